@@ -1,0 +1,41 @@
+# A detector in the weight class of a ~140-MFLOP backbone (the RTMDet-tiny / NanoDet recipe): GhostNet 1.0x,
+# a 64-channel CSPNeXt PAFPN neck and a 64-channel shared separable-BN head on strides 8/16/32.
+# (A 256-channel RetinaNet head would cost many times the backbone.)
+model = dict(
+    type='RTMDet',
+    data_preprocessor=dict(
+        type='DetDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32,
+        batch_augments=None),
+    backbone=dict(type='GhostNet', widen_factor=1.0, out_indices=(4, 6, 9)),
+    neck=dict(
+        type='CSPNeXtPAFPN',
+        in_channels=[40, 112, 960],
+        out_channels=64,
+        num_csp_blocks=1,
+        expand_ratio=0.5,
+        norm_cfg=dict(type='BN'),
+        act_cfg=dict(type='SiLU', inplace=True)),
+    bbox_head=dict(
+        type='RTMDetSepBNHead',
+        num_classes=80,
+        in_channels=64,
+        stacked_convs=2,
+        feat_channels=64,
+        anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16, 32]),
+        bbox_coder=dict(type='DistancePointBBoxCoder'),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        with_objectness=False,
+        exp_on_reg=False,
+        share_conv=True,
+        pred_kernel_size=1,
+        norm_cfg=dict(type='BN'),
+        act_cfg=dict(type='SiLU', inplace=True)),
+    train_cfg=dict(assigner=dict(type='DynamicSoftLabelAssigner', topk=13), allowed_border=-1, pos_weight=-1,
+                   debug=False),
+    test_cfg=dict(nms_pre=1000, min_bbox_size=0, score_thr=0.001, nms=dict(type='nms', iou_threshold=0.6),
+                  max_per_img=300))
