@@ -17,6 +17,7 @@ import codecs
 import collections
 import inspect
 import os.path as osp
+import pickle
 from typing import Callable, Dict, Iterable, List, Optional
 
 import numpy as np
@@ -31,11 +32,27 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint whose keys or shapes do not fit the model it is loaded into."""
 
 
-def mmengine_checkpoint_globals() -> List[type]:
-    """The non-tensor types that mmengine 0.10.7 pickles into its checkpoints.
+def _history_buffer_attribute(owner, name: str):
+    """Stand-in for ``builtins.getattr`` while loading an mmengine checkpoint.
 
-    ``HistoryBuffer`` (message hub logs), numpy arrays/scalars and their dtypes (meta and logs, numpy 1 or
-    2 module paths), ``collections.Counter`` and ``codecs.encode`` (used by numpy to pickle raw bytes).
+    ``HistoryBuffer`` keeps its statistics methods (``HistoryBuffer.min`` ...) in a dict that pickle writes as
+    ``getattr(HistoryBuffer, 'min')``. Allow-listing the real ``getattr`` would let a checkpoint look up any
+    attribute of anything it can build; this one resolves only those methods.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    statistics = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if owner is HistoryBuffer and name in statistics:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(f'checkpoint asks for getattr({owner!r}, {name!r}); only HistoryBuffer '
+                                 f'statistics methods may be looked up')
+
+
+def mmengine_checkpoint_globals() -> list:
+    """The non-tensor globals that mmengine 0.10.7 pickles into its checkpoints.
+
+    ``HistoryBuffer`` (message hub logs) and its statistics methods, numpy arrays/scalars and their dtypes
+    (meta and logs, numpy 1 or 2 module paths), ``collections.Counter`` and ``codecs.encode`` (used by numpy to
+    pickle raw bytes).
     """
     from mmengine.logging.history_buffer import HistoryBuffer
     try:
@@ -44,8 +61,8 @@ def mmengine_checkpoint_globals() -> List[type]:
         multiarray = np.core.multiarray
     dtype_classes = [obj for obj in vars(getattr(np, 'dtypes', object)).values()
                      if inspect.isclass(obj) and issubclass(obj, np.dtype)]
-    return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes,
-            collections.Counter, codecs.encode]
+    return [HistoryBuffer, (_history_buffer_attribute, 'builtins.getattr'), multiarray._reconstruct,
+            multiarray.scalar, np.ndarray, np.dtype, *dtype_classes, collections.Counter, codecs.encode]
 
 
 def load_from_local_safe(filename: str, map_location='cpu'):

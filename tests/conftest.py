@@ -53,6 +53,11 @@ default_hooks = dict(logger=dict(interval=1),
     return path
 
 
+@pytest.fixture(scope='session')
+def make_tiny_config():
+    return write_tiny_config
+
+
 @pytest.fixture
 def tiny_config(tmp_path, synthetic_coco):
     return write_tiny_config(tmp_path / 'tiny_config.py', synthetic_coco)

@@ -21,10 +21,9 @@ def _runner(config, work_dir, **overrides):
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, synthetic_coco):
-    from .conftest import write_tiny_config
+def trained(tmp_path_factory, synthetic_coco, make_tiny_config):
     root = tmp_path_factory.mktemp('runner')
-    config = write_tiny_config(root / 'cfg.py', synthetic_coco, max_iters=2)
+    config = make_tiny_config(root / 'cfg.py', synthetic_coco, max_iters=2)
     runner = _runner(config, root / 'work')
     runner.train()
     return config, root / 'work'
@@ -70,6 +69,18 @@ def test_arbitrary_callables_are_still_refused(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert not marker.exists()
+
+
+class _AttributeLookup:
+    def __reduce__(self):
+        return getattr, (torch.Tensor, 'tolist')
+
+
+def test_only_history_buffer_methods_may_be_looked_up(tmp_path):
+    path = tmp_path / 'lookup.pth'
+    torch.save({'meta': _AttributeLookup()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer statistics methods'):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
 
 
 def test_extract_state_dict_layouts():

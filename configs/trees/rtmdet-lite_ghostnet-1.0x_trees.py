@@ -1,25 +1,25 @@
 # The main job: a GhostNet 1.0x RTMDet-lite detector trained from scratch on CPU on the embedded NEON tree data
 # (tools/dataset_converters/deepforest_to_coco.py), evaluated with mmdet's CocoMetric on the held-out val regions.
 # Learning from ~1k boxes needs variety rather than epochs over fixed tiles: every step takes fresh random
-# 320-px crops of the 640-px training tiles, with all 8 flips/quarter turns and colour jitter.
+# 256-px crops of the 640-px training tiles, with all 8 flips/quarter turns and colour jitter.
 _base_ = ['mmdet::_base_/default_runtime.py', '../_base_/models/rtmdet-lite_ghostnet-1.0x.py']
 custom_imports = dict(imports=['ghostdet'], allow_failed_imports=False)
 
 data_root = 'data/trees/'
 metainfo = dict(classes=('tree', ), palette=[(0, 200, 0)])
-crop_size = (320, 320)
-max_iters = 600
+crop_size = (256, 256)
+max_iters = 420
 base_lr = 0.004
 
-model = dict(bbox_head=dict(num_classes=1))
+model = dict(neck=dict(use_depthwise=True), bbox_head=dict(num_classes=1))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='RandomCrop', crop_size=crop_size, allow_negative_crop=True),
+    dict(type='YOLOXHSVRandomAug'),  # before the flips: OpenCV needs the contiguous crop
     dict(type='RandomRotate90', prob=0.75),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='YOLOXHSVRandomAug'),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
@@ -68,8 +68,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.02, by_epoch=False, begin=50, end=max_iters, T_max=max_iters - 50)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.02, by_epoch=False, begin=30, end=max_iters, T_max=max_iters - 30)
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),

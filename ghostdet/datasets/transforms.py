@@ -28,7 +28,7 @@ class RandomRotate90(BaseTransform):
             return results
         turns = int(np.random.randint(1, 4))
         height, width = results['img'].shape[:2]
-        results['img'] = np.ascontiguousarray(np.rot90(img, turns))
+        results['img'] = np.ascontiguousarray(np.rot90(results['img'], turns))
         results['img_shape'] = results['img'].shape[:2]
         if results.get('gt_bboxes') is not None:
             boxes = results['gt_bboxes'].tensor
