@@ -15,7 +15,7 @@ data: setup
 # Main job: train the GhostNet detector on the tree data from scratch, then reload the checkpoint and evaluate.
 demo: data
 	$(PYTHON) tools/train.py $(CONFIG) --work-dir $(WORK_DIR)
-	$(PYTHON) tools/test.py $(CONFIG) $$(cat $(WORK_DIR)/last_checkpoint) --work-dir $(WORK_DIR)/test
+	$(PYTHON) tools/test.py $(CONFIG) $$(cat $(WORK_DIR)/last_checkpoint) --work-dir $(WORK_DIR)/test --show-dir detections
 
 test: setup
 	$(PYTHON) -m pytest tests -q
