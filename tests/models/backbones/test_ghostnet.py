@@ -1,0 +1,167 @@
+"""GhostNet (V1) against timm 1.0.31 as the independent reference."""
+import pytest
+import timm
+import torch
+from mmdet.registry import MODELS
+
+import ghostdet  # noqa: F401
+from ghostdet.checkpoint import CheckpointMismatchError
+
+TIMM_NAMES = {0.5: 'ghostnet_050', 1.0: 'ghostnet_100', 1.3: 'ghostnet_130'}
+
+
+def randomise_batch_norms(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Non-trivial BN statistics and affine parameters, so a wrongly placed BN cannot hide."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.rand(n, generator=generator) - 0.5)
+            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(n, generator=generator) * 0.4 - 0.2)
+    return model
+
+
+def timm_block_outputs(model, x):
+    x = model.act1(model.bn1(model.conv_stem(x)))
+    outs = []
+    for block in model.blocks:
+        x = block(x)
+        outs.append(x)
+    return outs
+
+
+def assert_close(outs, refs, rtol=1e-5):
+    assert len(outs) == len(refs)
+    for out, ref in zip(outs, refs):
+        assert out.shape == ref.shape
+        assert (out - ref).abs().max() <= rtol * ref.abs().max()
+
+
+@pytest.fixture(scope='module', params=sorted(TIMM_NAMES))
+def pair(request, tmp_path_factory):
+    """(width, timm model, ghostdet model loaded from the timm state dict file)."""
+    torch.manual_seed(0)
+    reference = randomise_batch_norms(timm.create_model(TIMM_NAMES[request.param], pretrained=False)).eval()
+    path = tmp_path_factory.mktemp('ckpt') / 'timm.pth'
+    torch.save(reference.state_dict(), path)  # includes conv_head / classifier, dropped on load
+    model = MODELS.build(dict(type='GhostNet', widen_factor=request.param, out_indices=tuple(range(10)),
+                              init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    model.init_weights()
+    return request.param, reference, model.eval()
+
+
+@torch.no_grad()
+def test_equal_to_timm_at_every_block(pair):
+    _, reference, model = pair
+    x = torch.randn(2, 3, 97, 131)
+    refs = timm_block_outputs(reference, x)
+    assert_close(model(x), refs)
+    assert model.level_channels == [r.shape[1] for r in refs]
+
+
+@torch.no_grad()
+def test_deploy_form_is_equal_and_has_no_batch_norm(pair, tmp_path):
+    width, reference, _ = pair
+    torch.save(reference.state_dict(), tmp_path / 'w.pth')
+    model = MODELS.build(dict(type='GhostNet', widen_factor=width, out_indices=tuple(range(10)),
+                              init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'w.pth'))))
+    model.init_weights()
+    model.eval().switch_to_deploy()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    x = torch.randn(1, 3, 64, 96)
+    assert_close(model(x), timm_block_outputs(reference, x))
+
+
+@torch.no_grad()
+def conv_macs(model, x, forward=None) -> int:
+    """Multiply-adds of every Conv2d (how the GhostNet papers count FLOPs), counted with forward hooks."""
+    total = []
+
+    def hook(conv, _, out):
+        total.append(out.numel() * conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1])
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    (forward or model)(x)
+    for handle in handles:
+        handle.remove()
+    return sum(total)
+
+
+def test_params_and_macs_match_timm_feature_part():
+    reference = timm.create_model('ghostnet_100', pretrained=False)
+    model = MODELS.build(dict(type='GhostNet'))
+    head = sum(p.numel() for n, p in reference.named_parameters() if n.startswith(('conv_head', 'classifier')))
+    params = sum(p.numel() for p in model.parameters())
+    assert params == sum(p.numel() for p in reference.parameters()) - head
+    assert abs(params / 2.671e6 - 1) < 0.005  # reference facts: 2.671M params for stem..blocks.9
+    # whole classifier 5.18M params (GhostNet paper Table 7 / timm)
+    assert abs(sum(p.numel() for p in reference.parameters()) / 5.18e6 - 1) < 0.005
+    x = torch.randn(1, 3, 224, 224)
+    macs = conv_macs(model, x)
+    assert macs == conv_macs(reference, x, forward=reference.forward_features)
+    assert abs(macs / 138.6e6 - 1) < 0.005  # reference facts: stem..blocks.9 at 224x224 (papers' "FLOPs")
+
+
+def test_default_levels_are_stage_ends():
+    model = MODELS.build(dict(type='GhostNet')).eval()
+    outs = model(torch.randn(1, 3, 128, 192))
+    assert [tuple(o.shape[1:]) for o in outs] == [(24, 32, 48), (40, 16, 24), (112, 8, 12), (960, 4, 6)]
+    assert model.out_channels == [24, 40, 112, 960]
+
+
+def test_official_checkpoint_layout_with_thop_keys(tmp_path):
+    """Official files wrap the weights in `state_dict` and carry thop `total_ops`/`total_params` buffers."""
+    reference = randomise_batch_norms(timm.create_model('ghostnet_050', pretrained=False)).eval()
+    state = dict(reference.state_dict())
+    state.update({'total_ops': torch.zeros(1), 'blocks.0.0.total_params': torch.zeros(1)})
+    torch.save({'state_dict': state, 'epoch': 10}, tmp_path / 'official.pth.tar')
+    model = MODELS.build(dict(type='GhostNet', widen_factor=0.5, out_indices=(9, ),
+                              init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'official.pth.tar'))))
+    model.init_weights()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert_close(model.eval()(x), timm_block_outputs(reference, x)[-1:])
+
+
+def test_checkpoint_of_another_width_is_refused(tmp_path):
+    torch.save(timm.create_model('ghostnet_050').state_dict(), tmp_path / 'w050.pth')
+    model = MODELS.build(dict(type='GhostNet', widen_factor=1.0,
+                              init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'w050.pth'))))
+    before = model.conv_stem.weight.clone()
+    with pytest.raises(CheckpointMismatchError, match=r'(?s)shape mismatches.*widen_factor=1.0'):
+        model.init_weights()
+    assert torch.equal(model.conv_stem.weight, before)  # nothing half-loaded
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(widen_factor=0), 'widen_factor must be a positive number'),
+    (dict(widen_factor=-1.0), 'widen_factor must be a positive number'),
+    (dict(out_indices=(10, )), r'out_indices must be unique, sorted integers in \[0, 9\]'),
+    (dict(out_indices=(4, 2)), r'in \[0, 9\]'),
+    (dict(out_indices=()), r'in \[0, 9\]'),
+    (dict(frozen_stages=11), r'frozen_stages must be in \[-1, 10\]'),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(dict(type='GhostNet', **kwargs))
+
+
+def test_frozen_stages_and_norm_eval():
+    model = MODELS.build(dict(type='GhostNet', widen_factor=0.5, frozen_stages=3, norm_eval=True))
+    model.train()
+    frozen = [model.conv_stem, model.bn1, *model.blocks[:3]]
+    assert all(not p.requires_grad for m in frozen for p in m.parameters())
+    assert all(p.requires_grad for p in model.blocks[3:].parameters())
+    assert all(not m.training for m in frozen)
+    assert model.blocks[3].training
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(not bn.training for bn in batch_norms)
+    stats = [bn.running_mean.clone() for bn in batch_norms]
+    model(torch.randn(2, 3, 64, 64))
+    assert all(torch.equal(s, bn.running_mean) for s, bn in zip(stats, batch_norms))
+
+    trainable = MODELS.build(dict(type='GhostNet', widen_factor=0.5, frozen_stages=0)).train()
+    assert not trainable.conv_stem.weight.requires_grad and trainable.blocks[0][0].ghost1.primary_conv[0].weight.requires_grad
+    assert trainable.blocks[0].training
