@@ -196,3 +196,20 @@ class GhostNet(LightweightBackbone):
             self.conv_stem = fuse_conv_bn(self.conv_stem, self.bn1)
             self.bn1 = nn.Identity()
         return super().switch_to_deploy()
+
+
+@MODELS.register_module()
+class GhostNetV2(GhostNet):
+    """GhostNetV2 backbone (Tang et al., NeurIPS 2022): GhostNet with DFC attention.
+
+    The first Ghost module of every bottleneck after the first two (``layer_id > 1``, 14 of 16) multiplies its
+    output by a decoupled fully-connected attention gate computed on a 2x down-sampled map (``short_conv``).
+    Same arguments, levels and ``out_indices`` as :class:`GhostNet`; official ``ck_ghostnetv2_*.pth.tar`` files
+    and timm ``ghostnetv2_*`` state dicts load as they are.
+    """
+
+    version = 'v2'
+
+    def _make_bottleneck(self, layer_id, in_channels, mid_channels, out_channels, kernel, stride, se_ratio):
+        return GhostBottleneck(in_channels, mid_channels, out_channels, kernel, stride, se_ratio,
+                               dfc_attention=layer_id > 1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)

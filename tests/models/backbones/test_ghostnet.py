@@ -1,4 +1,4 @@
-"""GhostNet (V1) against timm 1.0.31 as the independent reference."""
+"""GhostNet V1 and V2 against timm 1.0.31 as the independent reference."""
 import pytest
 import timm
 import torch
@@ -7,7 +7,10 @@ from mmdet.registry import MODELS
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
 
-TIMM_NAMES = {0.5: 'ghostnet_050', 1.0: 'ghostnet_100', 1.3: 'ghostnet_130'}
+# (ghostdet type, width) -> timm model
+TIMM_NAMES = {('GhostNet', 0.5): 'ghostnet_050', ('GhostNet', 1.0): 'ghostnet_100', ('GhostNet', 1.3): 'ghostnet_130',
+              ('GhostNetV2', 1.0): 'ghostnetv2_100', ('GhostNetV2', 1.3): 'ghostnetv2_130',
+              ('GhostNetV2', 1.6): 'ghostnetv2_160'}
 
 
 def randomise_batch_norms(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -41,12 +44,13 @@ def assert_close(outs, refs, rtol=1e-5):
 
 @pytest.fixture(scope='module', params=sorted(TIMM_NAMES))
 def pair(request, tmp_path_factory):
-    """(width, timm model, ghostdet model loaded from the timm state dict file)."""
+    """((type, width), timm model, ghostdet model loaded from the timm state dict file)."""
     torch.manual_seed(0)
     reference = randomise_batch_norms(timm.create_model(TIMM_NAMES[request.param], pretrained=False)).eval()
     path = tmp_path_factory.mktemp('ckpt') / 'timm.pth'
     torch.save(reference.state_dict(), path)  # includes conv_head / classifier, dropped on load
-    model = MODELS.build(dict(type='GhostNet', widen_factor=request.param, out_indices=tuple(range(10)),
+    arch, width = request.param
+    model = MODELS.build(dict(type=arch, widen_factor=width, out_indices=tuple(range(10)),
                               init_cfg=dict(type='Pretrained', checkpoint=str(path))))
     model.init_weights()
     return request.param, reference, model.eval()
@@ -55,7 +59,7 @@ def pair(request, tmp_path_factory):
 @torch.no_grad()
 def test_equal_to_timm_at_every_block(pair):
     _, reference, model = pair
-    x = torch.randn(2, 3, 97, 131)
+    x = torch.randn(2, 3, 97, 131)  # non-square, odd: DFC pools with floor and up-samples to the exact size
     refs = timm_block_outputs(reference, x)
     assert_close(model(x), refs)
     assert model.level_channels == [r.shape[1] for r in refs]
@@ -63,9 +67,9 @@ def test_equal_to_timm_at_every_block(pair):
 
 @torch.no_grad()
 def test_deploy_form_is_equal_and_has_no_batch_norm(pair, tmp_path):
-    width, reference, _ = pair
+    (arch, width), reference, _ = pair
     torch.save(reference.state_dict(), tmp_path / 'w.pth')
-    model = MODELS.build(dict(type='GhostNet', widen_factor=width, out_indices=tuple(range(10)),
+    model = MODELS.build(dict(type=arch, widen_factor=width, out_indices=tuple(range(10)),
                               init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'w.pth'))))
     model.init_weights()
     model.eval().switch_to_deploy()
@@ -89,19 +93,23 @@ def conv_macs(model, x, forward=None) -> int:
     return sum(total)
 
 
-def test_params_and_macs_match_timm_feature_part():
-    reference = timm.create_model('ghostnet_100', pretrained=False)
-    model = MODELS.build(dict(type='GhostNet'))
+# reference facts at 1.0x, 224x224: backbone (stem..blocks.9) params and conv multiply-adds, whole classifier params
+@pytest.mark.parametrize('arch, timm_name, params_ref, macs_ref, classifier_ref', [
+    ('GhostNet', 'ghostnet_100', 2.671e6, 138.6e6, 5.18e6),
+    ('GhostNetV2', 'ghostnetv2_100', 3.646e6, 164.5e6, 6.16e6),
+])
+def test_params_and_macs_match_timm_feature_part(arch, timm_name, params_ref, macs_ref, classifier_ref):
+    reference = timm.create_model(timm_name, pretrained=False)
+    model = MODELS.build(dict(type=arch))
     head = sum(p.numel() for n, p in reference.named_parameters() if n.startswith(('conv_head', 'classifier')))
     params = sum(p.numel() for p in model.parameters())
     assert params == sum(p.numel() for p in reference.parameters()) - head
-    assert abs(params / 2.671e6 - 1) < 0.005  # reference facts: 2.671M params for stem..blocks.9
-    # whole classifier 5.18M params (GhostNet paper Table 7 / timm)
-    assert abs(sum(p.numel() for p in reference.parameters()) / 5.18e6 - 1) < 0.005
+    assert abs(params / params_ref - 1) < 0.005
+    assert abs(sum(p.numel() for p in reference.parameters()) / classifier_ref - 1) < 0.005
     x = torch.randn(1, 3, 224, 224)
     macs = conv_macs(model, x)
     assert macs == conv_macs(reference, x, forward=reference.forward_features)
-    assert abs(macs / 138.6e6 - 1) < 0.005  # reference facts: stem..blocks.9 at 224x224 (papers' "FLOPs")
+    assert abs(macs / macs_ref - 1) < 0.005  # the papers' "FLOPs" are conv multiply-adds
 
 
 def test_default_levels_are_stage_ends():

@@ -1,0 +1,1 @@
+"""Evaluation metrics registered in mmdet METRICS on import."""

@@ -1,0 +1,1 @@
+"""Registered in mmdet MODELS on import."""
