@@ -12,7 +12,7 @@ import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.registry import MODELS
 
-from ..layers import GhostModule, SqueezeExcite, fuse_conv_bn, make_divisible
+from ..layers import ConvBn, GhostModule, RepGhostModule, SqueezeExcite, fuse_conv_bn, fused_conv, make_divisible
 from .base import LightweightBackbone
 
 # One row per Ghost bottleneck: kernel (of the stride-2 depthwise conv and the shortcut), expansion (mid)
@@ -39,6 +39,19 @@ GHOSTNET_ARCH = [
 STEM_CHANNELS = 16
 LAST_CHANNELS = 960  # blocks.9
 CHANNEL_DIVISOR = 4
+
+
+def ghost_shortcut(in_channels: int, out_channels: int, kernel_size: int, stride: int, norm_cfg: dict) -> nn.Sequential:
+    """Identity when the shape is kept, else depthwise k x k (stride) + BN + 1x1 conv + BN (no activation)."""
+    if in_channels == out_channels and stride == 1:
+        return nn.Sequential()
+    return nn.Sequential(
+        nn.Conv2d(in_channels, in_channels, kernel_size, stride, (kernel_size - 1) // 2, groups=in_channels,
+                  bias=False),
+        build_norm_layer(norm_cfg, in_channels)[1],
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        build_norm_layer(norm_cfg, out_channels)[1],
+    )
 
 
 class GhostBottleneck(nn.Module):
@@ -69,16 +82,7 @@ class GhostBottleneck(nn.Module):
             self.conv_dw = self.bn_dw = None
         self.se = SqueezeExcite(mid_channels, se_ratio, divisor=CHANNEL_DIVISOR) if se_ratio > 0 else None
         self.ghost2 = GhostModule(mid_channels, out_channels, use_act=False, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        if in_channels == out_channels and stride == 1:
-            self.shortcut = nn.Sequential()
-        else:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, in_channels, dw_kernel_size, stride, padding, groups=in_channels,
-                          bias=False),
-                build_norm_layer(norm_cfg, in_channels)[1],
-                nn.Conv2d(in_channels, out_channels, 1, bias=False),
-                build_norm_layer(norm_cfg, out_channels)[1],
-            )
+        self.shortcut = ghost_shortcut(in_channels, out_channels, dw_kernel_size, stride, norm_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.ghost1(x)
@@ -213,3 +217,80 @@ class GhostNetV2(GhostNet):
     def _make_bottleneck(self, layer_id, in_channels, mid_channels, out_channels, kernel, stride, se_ratio):
         return GhostBottleneck(in_channels, mid_channels, out_channels, kernel, stride, se_ratio,
                                dfc_attention=layer_id > 1, norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+
+
+class GhostBottleneckV3(nn.Module):
+    """GhostNetV3 bottleneck: :class:`GhostBottleneck` whose Ghost modules and stride-2 depthwise conv are
+    re-parameterisable. The stride-2 depthwise conv is ``num_branches`` parallel k x k conv+BN (``dw_rpr_conv``)
+    plus a 1x1 stride-2 conv+BN (``dw_rpr_scale``), fused into ``conv_dw`` by :meth:`switch_to_deploy`.
+    Arguments as :class:`GhostBottleneck`.
+    """
+
+    def __init__(self, in_channels: int, mid_channels: int, out_channels: int, dw_kernel_size: int = 3,
+                 stride: int = 1, se_ratio: float = 0.0, dfc_attention: bool = False, num_branches: int = 3,
+                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='ReLU')):
+        super().__init__()
+        self.stride = stride
+        self.ghost1 = RepGhostModule(in_channels, mid_channels, use_act=True, dfc_attention=dfc_attention,
+                                     num_branches=num_branches, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.conv_dw = None
+        if stride > 1:
+            self.dw_rpr_conv = nn.ModuleList(
+                ConvBn(mid_channels, mid_channels, dw_kernel_size, stride, groups=mid_channels, norm_cfg=norm_cfg)
+                for _ in range(num_branches))
+            self.dw_rpr_scale = ConvBn(mid_channels, mid_channels, 1, stride, groups=mid_channels,
+                                       norm_cfg=norm_cfg)
+        self.se = SqueezeExcite(mid_channels, se_ratio, divisor=CHANNEL_DIVISOR) if se_ratio > 0 else None
+        self.ghost2 = RepGhostModule(mid_channels, out_channels, use_act=False, num_branches=num_branches,
+                                     norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.shortcut = ghost_shortcut(in_channels, out_channels, dw_kernel_size, stride, norm_cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.ghost1(x)
+        if self.conv_dw is not None:
+            out = self.conv_dw(out)
+        elif self.stride > 1:
+            out = self.dw_rpr_scale(out) + sum(branch(out) for branch in self.dw_rpr_conv)
+        if self.se is not None:
+            out = self.se(out)
+        return self.ghost2(out) + self.shortcut(x)
+
+    def switch_to_deploy(self):
+        if self.stride > 1 and self.conv_dw is None:
+            self.conv_dw = fused_conv(self.dw_rpr_conv, self.dw_rpr_scale)
+            del self.dw_rpr_conv, self.dw_rpr_scale
+
+
+@MODELS.register_module()
+class GhostNetV3(GhostNet):
+    """GhostNetV3 backbone (Liu et al., 2024): the GhostNetV2 macro-architecture trained with re-parameterised
+    branches (see :class:`GhostBottleneckV3`), fused away for inference.
+
+    Same levels and arguments as :class:`GhostNet`, plus:
+
+    Args:
+        num_branches (int): Parallel conv+BN branches per re-parameterisable conv (3 in the paper).
+        deploy (bool): Build the fused inference form (what :meth:`switch_to_deploy` or
+            ``tools/model_converters/ghostnetv3_deploy.py`` produce), to load a fused checkpoint.
+
+    Training-form checkpoints load as they are: official ``ghostnetv3-1.0.pth.tar`` (``state_dict``, or its EMA
+    weights with ``init_cfg=dict(type='Pretrained', checkpoint=..., use_ema=True)``) and timm ``ghostnetv3_*``.
+    """
+
+    version = 'v3'
+
+    def __init__(self, *args, num_branches: int = 3, deploy: bool = False, **kwargs):
+        self.num_branches = num_branches
+        super().__init__(*args, **kwargs)
+        if deploy:
+            self.switch_to_deploy()
+
+    def _make_bottleneck(self, layer_id, in_channels, mid_channels, out_channels, kernel, stride, se_ratio):
+        return GhostBottleneckV3(in_channels, mid_channels, out_channels, kernel, stride, se_ratio,
+                                 dfc_attention=layer_id > 1, num_branches=self.num_branches,
+                                 norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+
+    def convert_state_dict(self, state_dict):
+        """Also accept the official file's ``...rpr_*.bn.`` naming (timm renamed it ``bn1``)."""
+        state_dict = super().convert_state_dict(state_dict)
+        return {k.replace('.bn.', '.bn1.') if '_rpr_' in k else k: v for k, v in state_dict.items()}

@@ -6,40 +6,12 @@ from mmdet.registry import MODELS
 
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
+from reference_utils import assert_close, conv_macs, randomise_batch_norms, timm_block_outputs
 
 # (ghostdet type, width) -> timm model
 TIMM_NAMES = {('GhostNet', 0.5): 'ghostnet_050', ('GhostNet', 1.0): 'ghostnet_100', ('GhostNet', 1.3): 'ghostnet_130',
               ('GhostNetV2', 1.0): 'ghostnetv2_100', ('GhostNetV2', 1.3): 'ghostnetv2_130',
               ('GhostNetV2', 1.6): 'ghostnetv2_160'}
-
-
-def randomise_batch_norms(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Non-trivial BN statistics and affine parameters, so a wrongly placed BN cannot hide."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            n = module.num_features
-            module.running_mean.copy_(torch.rand(n, generator=generator) - 0.5)
-            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.rand(n, generator=generator) * 0.4 - 0.2)
-    return model
-
-
-def timm_block_outputs(model, x):
-    x = model.act1(model.bn1(model.conv_stem(x)))
-    outs = []
-    for block in model.blocks:
-        x = block(x)
-        outs.append(x)
-    return outs
-
-
-def assert_close(outs, refs, rtol=1e-5):
-    assert len(outs) == len(refs)
-    for out, ref in zip(outs, refs):
-        assert out.shape == ref.shape
-        assert (out - ref).abs().max() <= rtol * ref.abs().max()
 
 
 @pytest.fixture(scope='module', params=sorted(TIMM_NAMES))
@@ -76,21 +48,6 @@ def test_deploy_form_is_equal_and_has_no_batch_norm(pair, tmp_path):
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     x = torch.randn(1, 3, 64, 96)
     assert_close(model(x), timm_block_outputs(reference, x))
-
-
-@torch.no_grad()
-def conv_macs(model, x, forward=None) -> int:
-    """Multiply-adds of every Conv2d (how the GhostNet papers count FLOPs), counted with forward hooks."""
-    total = []
-
-    def hook(conv, _, out):
-        total.append(out.numel() * conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1])
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    (forward or model)(x)
-    for handle in handles:
-        handle.remove()
-    return sum(total)
 
 
 # reference facts at 1.0x, 224x224: backbone (stem..blocks.9) params and conv multiply-adds, whole classifier params
