@@ -70,7 +70,7 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', eta_min=base_lr * 0.02, by_epoch=False, begin=30, end=max_iters, T_max=max_iters - 30)
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.02, by_epoch=False, begin=30, end=max_iters, T_max=max_iters - 30)
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),

@@ -1,1 +1,0 @@
-"""Evaluation metrics registered in mmdet METRICS on import."""

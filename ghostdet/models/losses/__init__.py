@@ -1,1 +1,0 @@
-"""Registered in mmdet MODELS on import."""
