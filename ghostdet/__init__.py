@@ -9,6 +9,6 @@ from .version import __version__
 
 install_safe_checkpoint_loading()
 
-from . import datasets, models  # noqa: E402,F401  (registration)
+from . import datasets, evaluation, models  # noqa: E402,F401  (registration)
 
 __all__ = ['__version__']

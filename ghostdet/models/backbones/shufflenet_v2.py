@@ -1,0 +1,189 @@
+"""ShuffleNetV2 backbone for MMDetection.
+
+ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design (Ma et al., ECCV 2018), as torchvision
+implements it. Module names are torchvision's (``conv1``, ``stage2`` .. ``stage4``, ``conv5``, ``branch1`` /
+``branch2`` with the same Sequential indices), so ``shufflenet_v2_x*`` state dicts load as they are; mmpretrain
+checkpoints are renamed on load.
+"""
+import re
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmdet.registry import MODELS
+
+from ...checkpoint import CheckpointMismatchError
+from ..layers import concat_shuffle, conv_norm_act
+from .base import LightweightBackbone
+
+# widen_factor -> output channels of conv1, stage2, stage3, stage4, conv5 (paper Table 5, torchvision)
+STAGE_CHANNELS = {
+    0.5: (24, 48, 96, 192, 1024),
+    1.0: (24, 116, 232, 464, 1024),
+    1.5: (24, 176, 352, 704, 1024),
+    2.0: (24, 244, 488, 976, 2048),
+}
+STAGE_REPEATS = (4, 8, 4)  # units in stage2, stage3, stage4; the first of each has stride 2
+
+# mmpretrain -> torchvision indices inside a unit: (branch, ConvModule index, conv|bn) -> Sequential index
+_MMPRETRAIN_BRANCH_INDEX = {('branch1', '0', 'conv'): 0, ('branch1', '0', 'bn'): 1,
+                            ('branch1', '1', 'conv'): 2, ('branch1', '1', 'bn'): 3,
+                            ('branch2', '0', 'conv'): 0, ('branch2', '0', 'bn'): 1,
+                            ('branch2', '1', 'conv'): 3, ('branch2', '1', 'bn'): 4,
+                            ('branch2', '2', 'conv'): 5, ('branch2', '2', 'bn'): 6}
+
+
+class InvertedResidual(nn.Module):
+    """ShuffleNetV2 unit (torchvision's name and layout).
+
+    Stride 1: the input is split into halves; the first passes through, the second goes through ``branch2``
+    (1x1 conv-BN-ReLU, 3x3 depthwise conv-BN, 1x1 conv-BN-ReLU). Stride 2: no split; ``branch1`` (3x3/2 depthwise
+    conv-BN, 1x1 conv-BN-ReLU) and ``branch2`` (its depthwise conv at stride 2) both read the whole input.
+    The two halves are concatenated and shuffled with 2 groups, in one copy (:func:`concat_shuffle`).
+
+    Args:
+        in_channels (int): Input channels (equal to ``out_channels`` at stride 1).
+        out_channels (int): Output channels (even).
+        stride (int): 1 or 2.
+        norm_cfg (dict): Norm layer config.
+        act_cfg (dict): Activation config.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='ReLU', inplace=True)):
+        super().__init__()
+        if stride not in (1, 2) or out_channels % 2 or (stride == 1 and in_channels != out_channels):
+            raise ValueError(f'InvertedResidual: needs stride 1 or 2, even out_channels and in == out at stride 1; '
+                             f'got {in_channels} -> {out_channels}, stride {stride}')
+        self.stride = stride
+        branch_channels = out_channels // 2
+
+        def norm(channels):
+            return build_norm_layer(norm_cfg, channels)[1]
+
+        def depthwise(channels):
+            return nn.Conv2d(channels, channels, 3, stride, 1, groups=channels, bias=False)
+
+        def pointwise(cin, cout):
+            return nn.Conv2d(cin, cout, 1, bias=False)
+
+        self.branch1 = nn.Sequential(
+            depthwise(in_channels), norm(in_channels),
+            pointwise(in_channels, branch_channels), norm(branch_channels), build_activation_layer(act_cfg),
+        ) if stride == 2 else None
+        self.branch2 = nn.Sequential(
+            pointwise(in_channels if stride == 2 else branch_channels, branch_channels), norm(branch_channels),
+            build_activation_layer(act_cfg),
+            depthwise(branch_channels), norm(branch_channels),
+            pointwise(branch_channels, branch_channels), norm(branch_channels), build_activation_layer(act_cfg),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            passthrough, x = x.chunk(2, dim=1)  # views: no copy
+        else:
+            passthrough = self.branch1(x)
+        return concat_shuffle((passthrough, self.branch2(x)))
+
+
+@MODELS.register_module()
+class ShuffleNetV2(LightweightBackbone):
+    """ShuffleNetV2 backbone (torchvision architecture and key names).
+
+    Output levels (``out_indices`` and ``frozen_stages`` count them alike):
+
+    ===== ============================ ====== ===================================
+    level module                       stride channels (0.5x / 1.0x / 1.5x / 2.0x)
+    ===== ============================ ====== ===================================
+    0     ``maxpool`` (after ``conv1``) 4     24
+    1     ``stage2``                   8      48 / 116 / 176 / 244
+    2     ``stage3``                   16     96 / 232 / 352 / 488
+    3     ``stage4``                   32     192 / 464 / 704 / 976
+    4     ``conv5``                    32     1024 / 1024 / 1024 / 2048
+    ===== ============================ ====== ===================================
+
+    mmpretrain's ``out_indices`` 0..3 are levels 1..4 here, and its ``frozen_stages=k`` is ``k + 1`` here.
+
+    Inference form (:meth:`switch_to_deploy`, channels-last): on CPU the NHWC convs, and ATen's NHWC max-pool (several
+    times faster than its NCHW kernel), make it markedly faster than torchvision's NCHW eval model. Each unit costs
+    one copy to shuffle (:func:`concat_shuffle` writes the interleaved output directly, torchvision concatenates and
+    then copies again) and, at stride 1, one copy of the channel half that ``branch2`` reads (a channel slice of an
+    NHWC tensor is not contiguous).
+
+    Args:
+        widen_factor (float): 0.5, 1.0, 1.5 or 2.0 (the widths torchvision and mmpretrain publish).
+        out_indices (Sequence[int]): Levels to return, sorted, in [0, 4]. Default (1, 2, 3): strides 8/16/32.
+        frozen_stages (int): -1 freezes nothing, 0 ``conv1``, k ``conv1`` and levels 0 .. k-1.
+        norm_eval (bool): Keep BatchNorm layers in eval mode while training (frozen statistics).
+        norm_cfg (dict): Norm layer config (``BN``, ``SyncBN`` ...).
+        act_cfg (dict): Activation config (ReLU in the paper).
+        init_cfg (dict | list[dict], optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads a torchvision
+            ``shufflenet_v2_x*`` state dict or an mmpretrain ShuffleNetV2 checkpoint as it is (classifier ``fc`` /
+            ``head`` dropped; every backbone weight must be covered).
+    """
+
+    default_out_indices = (1, 2, 3)
+
+    def __init__(self, widen_factor: float = 1.0, out_indices: Optional[Sequence[int]] = None,
+                 frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='ReLU', inplace=True), init_cfg=None):
+        if init_cfg is None:
+            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
+                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+        super().__init__(out_indices, frozen_stages, norm_eval, init_cfg)
+        if not isinstance(widen_factor, (int, float)) or widen_factor not in STAGE_CHANNELS:
+            raise ValueError(f'ShuffleNetV2: widen_factor must be one of {sorted(STAGE_CHANNELS)} (the widths with '
+                             f'published channel tables), got {widen_factor!r}')
+        self.widen_factor = widen_factor
+        channels = STAGE_CHANNELS[widen_factor]
+
+        self.conv1 = conv_norm_act(3, channels[0], 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        in_channels = channels[0]
+        for index, (repeats, out_channels) in enumerate(zip(STAGE_REPEATS, channels[1:4])):
+            units = [InvertedResidual(in_channels if i == 0 else out_channels, out_channels, 2 if i == 0 else 1,
+                                      norm_cfg, act_cfg) for i in range(repeats)]
+            self.add_module(f'stage{index + 2}', nn.Sequential(*units))
+            in_channels = out_channels
+        self.conv5 = conv_norm_act(in_channels, channels[4], 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self._set_levels([self.maxpool, self.stage2, self.stage3, self.stage4, self.conv5], channels)
+        self.train()  # apply frozen_stages / norm_eval from the start
+
+    def stem_modules(self):
+        return [self.conv1]
+
+    def convert_state_dict(self, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """torchvision (our own layout, ``fc`` dropped) or mmpretrain (``conv1.conv``, ``layers.N``, renamed)."""
+        if any(k.startswith(('first_conv.', 'conv_last.')) for k in state_dict):
+            raise CheckpointMismatchError(
+                'ShuffleNetV2: this is a megvii-model/ShuffleNet-Series checkpoint (first_conv / features / '
+                'conv_last). Its units split even / odd channels at the input instead of shuffling at the output: '
+                'the same function only after a channel permutation in every unit, which is not implemented; use a '
+                'torchvision or mmpretrain checkpoint.')
+        converted = {}
+        for key, value in state_dict.items():
+            if key.startswith(('fc.', 'head.')):
+                continue
+            converted[_torchvision_key(key)] = value
+        return converted
+
+    def checkpoint_hint(self) -> str:
+        return (f'Expected a torchvision shufflenet_v2_x{self.widen_factor} state dict or an mmpretrain ShuffleNetV2 '
+                f'checkpoint of widen_factor={self.widen_factor} (level channels {self.level_channels}).')
+
+
+def _torchvision_key(key: str) -> str:
+    """An mmpretrain ShuffleNetV2 key under torchvision's name; other keys unchanged."""
+    if key.startswith('conv1.'):
+        return key.replace('conv1.conv.', 'conv1.0.').replace('conv1.bn.', 'conv1.1.')
+    if key.startswith('layers.3.'):  # conv5 as a ConvModule
+        return key.replace('layers.3.conv.', 'conv5.0.').replace('layers.3.bn.', 'conv5.1.')
+    match = re.fullmatch(r'layers\.(\d)\.(\d+)\.(branch[12])\.(\d)\.(conv|bn)\.(\w+)', key)
+    if match is None:
+        return key
+    stage, unit, branch, module, kind, name = match.groups()
+    index = _MMPRETRAIN_BRANCH_INDEX.get((branch, module, kind))
+    if index is None:
+        return key
+    return f'stage{int(stage) + 2}.{unit}.{branch}.{index}.{name}'
