@@ -1,1 +1,1 @@
-from . import backbones, layers  # noqa: F401  (registration)
+from . import backbones, detectors, layers, losses  # noqa: F401  (registration)
