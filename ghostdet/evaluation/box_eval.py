@@ -329,64 +329,74 @@ def _accumulate(result: EvalResult, a: int, m: int, npig: np.ndarray, cats: np.n
                 tps: np.ndarray, fps: np.ndarray) -> None:
     """Fill ``precision/recall/scores[..., a, m]`` from all detections, sorted by class then score.
 
-    ``tps`` / ``fps`` are ``(T, N)`` flags of the sorted detections.
+    ``tps`` / ``fps`` are ``(T, N)`` flags of the sorted detections. Per class and threshold this is pycocotools'
+    accumulation: cumulative true / false positives, recall ``tp / npig``, precision ``tp / (tp + fp + eps)`` made
+    monotone from the right, read at the first detection reaching each recall threshold (0 past the last one).
 
-    Per class and threshold this is pycocotools' accumulation: cumulative true / false positives, recall
-    ``tp / npig``, precision ``tp / (tp + fp + eps)`` made monotone from the right, read at the first detection
-    reaching each recall threshold (0 past the last one). All classes and thresholds are done at once: the reads
-    are a search on the integer true-positive counts and the monotone envelope is a block maximum
-    (``maximum.reduceat``) between consecutive read positions followed by a running maximum over <= 101 blocks.
+    All classes and thresholds are done at once. Detections ignored at every threshold are dropped first: they
+    repeat their predecessor's precision and recall (or 0 at a class's start), so no read changes, except the score
+    read at recall 0, which pycocotools takes from the class's first detection whatever it is. The reads are a
+    search on the integer true-positive counts; the monotone envelope is a block maximum (``maximum.reduceat``)
+    between consecutive reads followed by a running maximum over <= 101 blocks.
     """
     num_thrs, num_rec, num_cats = tps.shape[0], len(result.rec_thrs), len(npig)
     counted = npig[cats] > 0  # classes without ground truth stay -1
     cats, det_scores, tps, fps = cats[counted], det_scores[counted], tps[:, counted], fps[:, counted]
+    full_start = np.searchsorted(cats, np.arange(num_cats))
+    has_dets = np.bincount(cats, minlength=num_cats) > 0
+    first_score = np.where(has_dets, det_scores[np.minimum(full_start, max(len(cats) - 1, 0))] if len(cats) else 0, 0)
+    active = (tps | fps).any(axis=0)
+    cats, det_scores, tps, fps = cats[active], det_scores[active], tps[:, active], fps[:, active]
+
     n = len(cats)
     bounds = np.searchsorted(cats, np.arange(num_cats + 1))
     start, length = bounds[:-1], np.diff(bounds)
-    has_gt = npig > 0
-    empty = has_gt & (length == 0)  # ground truth but no detection: recall and precision 0
+    at_zero = result.rec_thrs == 0  # the read at recall 0 is the class's first detection, ignored or not
+    # ground truth but no counted detection: recall and precision 0
+    empty = np.flatnonzero((npig > 0) & (length == 0))
     result.recall[:, empty, a, m] = 0
     result.precision[:, :, empty, a, m] = 0
-    result.scores[:, :, empty, a, m] = 0
-    cls = np.flatnonzero(has_gt & (length > 0))
+    result.scores[:, :, empty, a, m] = np.where(at_zero[:, None], first_score[empty][None, :], 0)[None]
+    cls = np.flatnonzero((npig > 0) & (length > 0))
     if not len(cls):
         return
 
     # cumulative counts within each class segment (exact integers), rows = thresholds
     def segment_cumsum(flags: np.ndarray) -> np.ndarray:
-        total = np.cumsum(flags, axis=1, dtype=np.int64)
-        before = np.concatenate([np.zeros((num_thrs, 1), np.int64), total], axis=1)[:, start]
+        total = np.cumsum(flags.view(np.int8), axis=1, dtype=np.int32)
+        before = np.concatenate([np.zeros((num_thrs, 1), np.int32), total], axis=1)[:, start]
         total -= np.repeat(before, length, axis=1)
         return total
 
     tp_count = segment_cumsum(tps)
     tp = tp_count.astype(float)
     fp = segment_cumsum(fps).astype(float)
-    det_npig = np.repeat(npig, length)
-    rc = tp / det_npig
-    pr = tp / (fp + tp + np.spacing(1))
+    pr_flat = np.empty(num_thrs * n + 1)  # + 1: reduceat's closing mark of the last run may point past the end
+    pr = pr_flat[:-1].reshape(num_thrs, n)
+    np.divide(tp, fp + tp + np.spacing(1), out=pr)
     last = start[cls] + length[cls] - 1
-    result.recall[:, cls, a, m] = rc[:, last]
+    result.recall[:, cls, a, m] = tp[:, last] / npig[cls]
 
     # read positions: first detection of the class with tp_count >= need (searchsorted on a global sorted key)
     need = _recall_steps(npig[cls], result.rec_thrs)  # (C, R)
     stride = int(npig.max()) + 2
-    seg_key = np.repeat(np.arange(num_cats), length)
-    key = ((np.arange(num_thrs)[:, None] * num_cats + seg_key[None, :]) * stride + tp_count).ravel()
+    key = np.repeat(np.arange(num_cats, dtype=np.int64) * stride, length)[None, :] + tp_count
+    key += (np.arange(num_thrs, dtype=np.int64) * num_cats * stride)[:, None]
     query = (np.arange(num_thrs)[:, None, None] * num_cats + cls[None, :, None]) * stride + need[None]
-    pos = np.searchsorted(key, query.ravel()).reshape(num_thrs, len(cls), num_rec)  # global index into (T, n)
+    pos = np.searchsorted(key.ravel(), query.ravel()).reshape(num_thrs, len(cls), num_rec)  # index into (T, n)
     row_start = (np.arange(num_thrs)[:, None] * n + start[cls][None, :])[..., None]
     valid = pos - row_start < length[cls][None, :, None]
 
     # monotone envelope at the read positions: block maxima between consecutive reads, then a running max
     seg_end = (row_start[..., 0] + length[cls][None, :])[..., None]  # closes each (threshold, class) run
     marks = np.concatenate([np.where(valid, pos, seg_end), seg_end], axis=2).ravel()
-    block_max = np.maximum.reduceat(np.append(pr.ravel(), 0.0), marks).reshape(num_thrs, len(cls), num_rec + 1)
+    pr_flat[-1] = 0.0
+    block_max = np.maximum.reduceat(pr_flat, marks).reshape(num_thrs, len(cls), num_rec + 1)
     block_max = np.where(np.concatenate([valid, np.zeros_like(valid[..., :1])], axis=2), block_max, -np.inf)
     envelope = np.maximum.accumulate(block_max[..., ::-1], axis=2)[..., ::-1][..., :num_rec]
     q = np.where(valid, envelope, 0.0)
-    flat_pos = np.where(valid, pos, 0) % max(n, 1)
-    ss = np.where(valid, det_scores[flat_pos], 0.0)
+    ss = np.where(valid, det_scores[np.where(valid, pos, 0) % n], 0.0)
+    ss = np.where(at_zero[None, None, :], first_score[cls][None, :, None], ss)
     result.precision[:, :, cls, a, m] = q.transpose(0, 2, 1)
     result.scores[:, :, cls, a, m] = ss.transpose(0, 2, 1)
 

@@ -77,3 +77,24 @@ def test_no_detections_and_no_categories():
     assert has_gt.any() and not has_gt.all()
     empty = evaluate_boxes(gt_from_coco(coco_api(gt)), dt_from_results(dets), cat_ids=[])
     assert empty.precision.size == 0
+
+
+def test_dense_images_and_chunked_matching_identical(monkeypatch):
+    """Many boxes of a class per image (wide ground-truth buckets), also matched one group per call."""
+    gt, dets = random_coco_problem(8, num_images=6, num_classes=3, max_dets_per_image=400)
+    extra = [dict(a, id=10000 + i, bbox=[a['bbox'][0] + 3, a['bbox'][1] + 2, *a['bbox'][2:]])
+             for i, a in enumerate(gt['annotations'])]
+    gt = dict(gt, annotations=gt['annotations'] + extra)
+    max_dets = [1, 10, 100, 300]
+    reference = pycocotools_eval(gt, dets, max_dets=max_dets)
+    assert_identical(ours(gt, dets, max_dets=max_dets), reference)
+    monkeypatch.setattr(box_eval, '_STEP_ELEMENTS', 1)
+    assert_identical(ours(gt, dets, max_dets=max_dets), reference)
+
+
+def test_accumulate_only_the_requested_pairs():
+    gt, dets = random_coco_problem(4)
+    full = ours(gt, dets)
+    part = ours(gt, dets, accumulate_for=[(1, 100)])
+    np.testing.assert_array_equal(part.precision[..., 1, 2], full.precision[..., 1, 2])
+    assert (part.precision[..., 0, :] == -1).all() and (part.recall[..., 1, :2] == -1).all()

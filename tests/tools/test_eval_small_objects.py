@@ -10,7 +10,7 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'evaluation'))
-from coco_problems import make_problem, pycocotools_eval  # noqa: E402
+from random_coco import pycocotools_eval, random_coco_problem  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 spec = importlib.util.spec_from_file_location(
@@ -21,7 +21,7 @@ spec.loader.exec_module(tool)
 
 @pytest.fixture
 def files(tmp_path):
-    gt_dict, dets = make_problem(11)
+    gt_dict, dets = random_coco_problem(11)
     ann = tmp_path / 'ann.json'
     ann.write_text(json.dumps(gt_dict))
     res = tmp_path / 'model_a.bbox.json'
@@ -34,13 +34,12 @@ def test_summary_json_matches_pycocotools_and_plot_written(files, tmp_path):
     out = tmp_path / 'out'
     tool.main([ann, res, '--out-dir', str(out), '--classwise'])
     summary = json.loads((out / 'summary.json').read_text())
-    ref = pycocotools_eval(gt_dict, dets, summarize=True)
+    ref = pycocotools_eval(gt_dict, dets)
     keys = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl']
     np.testing.assert_allclose([summary[k] for k in keys], ref.stats, rtol=0, atol=1e-12)
     for name in ('verytiny', 'tiny', 'small', 'medium'):
         assert {f'AP_{name}', f'AP50_{name}', f'AR100_{name}'} <= set(summary)
-    aitod = pycocotools_eval(gt_dict, dets, areaRng=[[0, 64], [64, 256]], areaRngLbl=['vt', 't'],
-                             maxDets=[1, 10, 100, 1500])
+    aitod = pycocotools_eval(gt_dict, dets, area_ranges={'vt': (0, 64), 't': (64, 256)}, max_dets=[1, 10, 100, 1500])
     tiny = aitod.eval['precision'][0, :, :, 1, 3]
     assert summary['AP50_tiny'] == pytest.approx(tiny[tiny > -1].mean(), abs=1e-12)
     assert (out / 'ap_recall_vs_size.png').stat().st_size > 10000
@@ -55,7 +54,7 @@ def test_pickle_from_test_py_gives_the_same_numbers(files, tmp_path):
         mine = [d for d in dets if d['image_id'] == img['id']]
         boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in (d['bbox'] for d in mine)],
                              dtype=torch.float64).reshape(-1, 4)
-        samples.append(dict(img_id=img['id'], ori_shape=(200, 200), pred_instances=dict(
+        samples.append(dict(img_id=img['id'], ori_shape=(480, 640), pred_instances=dict(
             bboxes=boxes, scores=torch.tensor([d['score'] for d in mine], dtype=torch.float64),
             labels=torch.tensor([cat_index[d['category_id']] for d in mine]))))
     pkl = tmp_path / 'model_b.pkl'

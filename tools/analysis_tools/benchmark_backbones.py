@@ -6,8 +6,8 @@ mmpretrain.
 ghostdet: ``switch_to_deploy()`` (BN folded, GhostNetV3 branches fused), eval, ``forward``.
 timm: ``forward_features`` in eval mode (GhostNetV3 after timm's own ``convert_to_deploy()``); torchvision
 ShuffleNetV2: its modules up to ``conv5`` in eval mode; mmpretrain ShuffleNetV1: its backbone in eval mode.
-Both run on the same random weights layout and input; timings are interleaved (one call of each per round)
-so load on the machine affects both alike. Prints the median of each and the ratio ghostdet / reference.
+timm rows load timm's random weights into ghostdet's model; both get the same input. Timings are interleaved
+(one call of each per round) so load on the machine affects both alike. Prints the median of each and the ratio ghostdet / reference.
 """
 import argparse
 import statistics
@@ -53,13 +53,15 @@ ROWS = [  # name, ghostdet backbone config, timm model name or a builder of the 
 
 
 def build_pair(config: dict, reference_spec):
-    ours = MODELS.build(config).eval().switch_to_deploy()
+    ours = MODELS.build(config).eval()
     if callable(reference_spec):
-        return ours, reference_spec()
+        return ours.switch_to_deploy(), reference_spec()
     reference = timm.create_model(reference_spec).eval()
+    # timm's weights in both, so the same numbers flow through both (and the architectures provably match)
+    ours.load_state_dict(ours.convert_state_dict(reference.state_dict()))
     if hasattr(reference, 'convert_to_deploy'):
         reference.convert_to_deploy()
-    return ours, reference.forward_features
+    return ours.switch_to_deploy(), reference.forward_features
 
 
 @torch.inference_mode()

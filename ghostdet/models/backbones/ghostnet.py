@@ -12,7 +12,8 @@ import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.registry import MODELS
 
-from ..layers import ConvBn, GhostModule, RepGhostModule, SqueezeExcite, fuse_conv_bn, fused_conv, make_divisible
+from ..layers import (ConvBn, GhostModule, RepGhostModule, SqueezeExcite, fuse_conv_bn, fused_conv, make_divisible,
+                      rep_sum)
 from .base import LightweightBackbone
 
 # One row per Ghost bottleneck: kernel (of the stride-2 depthwise conv and the shortcut), expansion (mid)
@@ -90,8 +91,7 @@ class GhostBottleneck(nn.Module):
             out = self.bn_dw(self.conv_dw(out))
         if self.se is not None:
             out = self.se(out)
-        out = self.ghost2(out)
-        return out + self.shortcut(x)
+        return self.ghost2(out, residual=self.shortcut(x))
 
     def switch_to_deploy(self):
         if self.conv_dw is not None and not isinstance(self.bn_dw, nn.Identity):
@@ -144,7 +144,7 @@ class GhostNet(LightweightBackbone):
 
     def __init__(self, widen_factor: float = 1.0, out_indices: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU'), init_cfg=None):
+                 act_cfg: dict = dict(type='ReLU', inplace=True), init_cfg=None):
         if init_cfg is None:
             init_cfg = [dict(type='Kaiming', layer='Conv2d'),
                         dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
@@ -250,10 +250,10 @@ class GhostBottleneckV3(nn.Module):
         if self.conv_dw is not None:
             out = self.conv_dw(out)
         elif self.stride > 1:
-            out = self.dw_rpr_scale(out) + sum(branch(out) for branch in self.dw_rpr_conv)
+            out = rep_sum(out, self.dw_rpr_conv, self.dw_rpr_scale)
         if self.se is not None:
             out = self.se(out)
-        return self.ghost2(out) + self.shortcut(x)
+        return self.ghost2(out, residual=self.shortcut(x))
 
     def switch_to_deploy(self):
         if self.stride > 1 and self.conv_dw is None:

@@ -81,7 +81,7 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1:
-            passthrough, x = x.chunk(2, dim=1)  # views: no copy
+            passthrough, x = x.chunk(2, dim=1)  # views (copied by the conv only if channels-last)
         else:
             passthrough = self.branch1(x)
         return concat_shuffle((passthrough, self.branch2(x)))
@@ -93,23 +93,22 @@ class ShuffleNetV2(LightweightBackbone):
 
     Output levels (``out_indices`` and ``frozen_stages`` count them alike):
 
-    ===== ============================ ====== ===================================
-    level module                       stride channels (0.5x / 1.0x / 1.5x / 2.0x)
-    ===== ============================ ====== ===================================
-    0     ``maxpool`` (after ``conv1``) 4     24
-    1     ``stage2``                   8      48 / 116 / 176 / 244
-    2     ``stage3``                   16     96 / 232 / 352 / 488
-    3     ``stage4``                   32     192 / 464 / 704 / 976
-    4     ``conv5``                    32     1024 / 1024 / 1024 / 2048
-    ===== ============================ ====== ===================================
+    ===== ============================== ====== ===================================
+    level module                         stride channels (0.5x / 1.0x / 1.5x / 2.0x)
+    ===== ============================== ====== ===================================
+    0     ``maxpool`` (after ``conv1``)  4      24
+    1     ``stage2``                     8      48 / 116 / 176 / 244
+    2     ``stage3``                     16     96 / 232 / 352 / 488
+    3     ``stage4``                     32     192 / 464 / 704 / 976
+    4     ``conv5``                      32     1024 / 1024 / 1024 / 2048
+    ===== ============================== ====== ===================================
 
     mmpretrain's ``out_indices`` 0..3 are levels 1..4 here, and its ``frozen_stages=k`` is ``k + 1`` here.
 
-    Inference form (:meth:`switch_to_deploy`, channels-last): on CPU the NHWC convs, and ATen's NHWC max-pool (several
-    times faster than its NCHW kernel), make it markedly faster than torchvision's NCHW eval model. Each unit costs
-    one copy to shuffle (:func:`concat_shuffle` writes the interleaved output directly, torchvision concatenates and
-    then copies again) and, at stride 1, one copy of the channel half that ``branch2`` reads (a channel slice of an
-    NHWC tensor is not contiguous).
+    ``switch_to_deploy()`` folds BN and turns to channels-last (see :class:`LightweightBackbone`). On CPU at
+    1x3x640x640 (one thread, 1.0x) torchvision spends, beside the convs, ~9 % in BN, ~18 % in ATen's NCHW max-pool
+    and ~6 % in cat + shuffle copies; the deploy form drops the first, pools in NHWC and writes cat + shuffle in
+    one copy (``tools/analysis_tools/benchmark_backbones.py``).
 
     Args:
         widen_factor (float): 0.5, 1.0, 1.5 or 2.0 (the widths torchvision and mmpretrain publish).

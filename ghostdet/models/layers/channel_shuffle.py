@@ -21,14 +21,18 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
 def concat_shuffle(tensors) -> torch.Tensor:
     """``channel_shuffle(torch.cat(tensors, 1), len(tensors))`` in one copy instead of two.
 
-    The shuffle of ``g`` concatenated equal parts puts channel ``k`` of part ``j`` at ``k * g + j``: the parts
-    stacked on a new axis right after the channel axis, flattened. ShuffleNetV2 ends every unit so. If any part is
-    channels-last, the result is channels-last (the new axis goes after the channels in memory: innermost).
+    The shuffle of ``g`` concatenated equal parts puts channel ``k`` of part ``j`` at ``k * g + j``, so each part is
+    written straight to its interleaved channels. ShuffleNetV2 ends every unit so. The result is channels-last if a
+    part is (the deploy form), else NCHW.
     """
-    tensors = tuple(tensors)
-    if len({t.shape for t in tensors}) != 1:
-        raise ValueError(f'concat_shuffle: the parts must have equal shapes, got {[tuple(t.shape) for t in tensors]}')
-    if any(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() for t in tensors):
-        stacked = torch.stack([t.permute(0, 2, 3, 1) for t in tensors], dim=4)  # N, H, W, C / g, g
-        return stacked.flatten(3).permute(0, 3, 1, 2)
-    return torch.stack(tensors, dim=2).flatten(1, 2)
+    parts = tuple(tensors)
+    if any(t.shape != parts[0].shape for t in parts[1:]):  # (sizes are tensors under torch.jit.trace: no set)
+        raise ValueError(f'concat_shuffle: the parts must have equal shapes, got {[tuple(t.shape) for t in parts]}')
+    batch, channels, height, width = parts[0].shape
+    channels_last = any(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() for t in parts)
+    out = torch.empty(batch, channels * len(parts), height, width, dtype=parts[0].dtype, device=parts[0].device,
+                      memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    interleaved = out.view(batch, channels, len(parts), height, width)
+    for index, part in enumerate(parts):
+        interleaved[:, :, index] = part
+    return out

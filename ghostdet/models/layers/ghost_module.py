@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
-from .rep_conv import ConvBn, fused_conv
+from .rep_conv import ConvBn, fused_conv, rep_sum
 
 
 def conv_norm_act(in_channels: int, out_channels: int, kernel_size, stride: int = 1, groups: int = 1,
@@ -51,6 +51,50 @@ class DFCAttention(nn.Sequential):
         return torch.sigmoid(super().forward(F.avg_pool2d(x, kernel_size=2, stride=2)))
 
 
+def merge_ghost_maps(intrinsic: torch.Tensor, ghosts: torch.Tensor, channels: int,
+                     gate: Optional[torch.Tensor] = None, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``cat([intrinsic, ghosts])[:, :channels]``, times the nearest-upsampled DFC ``gate``, plus ``residual``.
+
+    While autograd records (training) this is written as it reads. Otherwise each part is written once, straight
+    into its channels of the output (``out=``), with no intermediate concatenation, upsampled gate or separate
+    residual pass: on CPU those full-resolution copies cost about as much as the cheap depthwise convs themselves.
+    A gate of exactly half the output size is repeated along W (a small copy) and broadcast over row pairs,
+    which is nearest upsampling; broadcasting over whole 2x2 blocks instead runs an inner loop of 2 elements
+    and is about twice as slow on CPU.
+    """
+    ghosts = ghosts[:, :channels - intrinsic.shape[1]]
+    height, width = intrinsic.shape[-2:]
+    if intrinsic.requires_grad or ghosts.requires_grad:
+        out = torch.cat([intrinsic, ghosts], dim=1)
+        if gate is not None:
+            out = out * F.interpolate(gate, size=(height, width), mode='nearest')
+        return out if residual is None else out + residual
+
+    channels_last = intrinsic.is_contiguous(memory_format=torch.channels_last) and not intrinsic.is_contiguous()
+    out = torch.empty((intrinsic.shape[0], channels, height, width), dtype=intrinsic.dtype, device=intrinsic.device,
+                      memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    view = (lambda t: t)
+    if gate is not None and tuple(gate.shape[-2:]) == (height // 2, width // 2) and height % 2 == width % 2 == 0:
+        gate = gate.unsqueeze(-1).expand(*gate.shape, 2).flatten(-2).unsqueeze(3)  # (N, C, H/2, 1, W)
+        view = (lambda t: t.unflatten(2, (height // 2, 2)))  # (N, C, H/2, 2, W): one gate row serves two rows
+    elif gate is not None:
+        gate = F.interpolate(gate, size=(height, width), mode='nearest')
+    start = 0
+    for part in (intrinsic, ghosts):
+        stop = start + part.shape[1]
+        target = out[:, start:stop]
+        if gate is not None:
+            torch.mul(view(part), gate[:, start:stop], out=view(target))
+            if residual is not None:
+                target += residual[:, start:stop]
+        elif residual is not None:
+            torch.add(part, residual[:, start:stop], out=target)
+        else:
+            target.copy_(part)
+        start = stop
+    return out
+
+
 class GhostModule(nn.Module):
     """Ghost module (GhostNet, CVPR 2020): a few intrinsic maps from a 1x1 conv, the rest ("ghosts") from a
     cheap depthwise conv applied to them, concatenated.
@@ -78,23 +122,21 @@ class GhostModule(nn.Module):
                                              norm_cfg=norm_cfg, act_cfg=act)
         self.short_conv = DFCAttention(in_channels, out_channels, norm_cfg=norm_cfg) if dfc_attention else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The Ghost maps (gated by DFC attention if any), plus ``residual`` (a bottleneck's shortcut) if given."""
         intrinsic = self.primary_conv(x)
-        out = torch.cat([intrinsic, self.cheap_operation(intrinsic)], dim=1)
-        if out.shape[1] != self.out_channels:
-            out = out[:, :self.out_channels]
-        if self.short_conv is not None:
-            out = out * F.interpolate(self.short_conv(x), size=out.shape[-2:], mode='nearest')
-        return out
+        gate = self.short_conv(x) if self.short_conv is not None else None
+        return merge_ghost_maps(intrinsic, self.cheap_operation(intrinsic), self.out_channels, gate, residual)
 
 
 class RepGhostModule(nn.Module):
     """GhostNetV3's Ghost module: the primary 1x1 conv and the cheap depthwise conv are re-parameterisable.
 
-    Training form (timm / official key names): ``primary_rpr_conv`` = ``num_branches`` parallel 1x1 conv+BN;
-    ``cheap_rpr_conv`` = ``num_branches`` parallel depthwise conv+BN plus a 1x1 depthwise ``cheap_rpr_scale``
-    and a BN identity ``cheap_rpr_skip``. :meth:`switch_to_deploy` fuses each into one conv with bias
-    (``primary_conv.0`` / ``cheap_operation.0``, the official/timm deploy key names).
+    Training form (timm / official key names): ``primary_rpr_conv`` = ``num_branches`` parallel 1x1 conv+BN (no
+    BN identity branch: the official code adds one only when in == intrinsic channels, which the GhostNet table
+    never gives, and timm has none); ``cheap_rpr_conv`` = ``num_branches`` parallel depthwise conv+BN plus a 1x1
+    depthwise ``cheap_rpr_scale`` and a BN identity ``cheap_rpr_skip``. :meth:`switch_to_deploy` fuses each into
+    one conv with bias (``primary_conv.0`` / ``cheap_operation.0``, the official/timm deploy key names).
 
     Args:
         in_channels, out_channels (int): Channels in / out (ratio 2: half intrinsic, half ghost maps).
@@ -121,20 +163,17 @@ class RepGhostModule(nn.Module):
         self.cheap_activation = build_activation_layer(act_cfg) if use_act else nn.Identity()
         self.short_conv = DFCAttention(in_channels, out_channels, norm_cfg=norm_cfg) if dfc_attention else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """As :meth:`GhostModule.forward`; the two convs are the sums of their branches until fused."""
         if self.deploy:
             intrinsic = self.primary_conv(x)
             ghosts = self.cheap_operation(intrinsic)
         else:
-            intrinsic = self.primary_activation(sum(branch(x) for branch in self.primary_rpr_conv))
-            ghosts = self.cheap_rpr_scale(intrinsic) + self.cheap_rpr_skip(intrinsic)
-            ghosts = self.cheap_activation(ghosts + sum(branch(intrinsic) for branch in self.cheap_rpr_conv))
-        out = torch.cat([intrinsic, ghosts], dim=1)
-        if out.shape[1] != self.out_channels:
-            out = out[:, :self.out_channels]
-        if self.short_conv is not None:
-            out = out * F.interpolate(self.short_conv(x), size=out.shape[-2:], mode='nearest')
-        return out
+            intrinsic = self.primary_activation(rep_sum(x, self.primary_rpr_conv))
+            ghosts = self.cheap_activation(rep_sum(intrinsic, self.cheap_rpr_conv, self.cheap_rpr_scale,
+                                                   self.cheap_rpr_skip))
+        gate = self.short_conv(x) if self.short_conv is not None else None
+        return merge_ghost_maps(intrinsic, ghosts, self.out_channels, gate, residual)
 
     def switch_to_deploy(self):
         if self.deploy:

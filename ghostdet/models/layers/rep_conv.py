@@ -28,6 +28,17 @@ class ConvBn(nn.Module):
         return self.bn1(self.conv(x))
 
 
+def rep_sum(x: torch.Tensor, branches: Sequence[ConvBn], scale: Optional[ConvBn] = None,
+            identity: Optional[_BatchNorm] = None) -> torch.Tensor:
+    """Training-form output: ``scale(x) + identity(x) + sum(branch(x))`` (timm's order of summation)."""
+    out = scale(x) if scale is not None else None
+    if identity is not None:
+        out = identity(x) if out is None else out + identity(x)
+    for branch in branches:
+        out = branch(x) if out is None else out + branch(x)
+    return out
+
+
 def identity_kernel(channels: int, groups: int, kernel_size: int, like: torch.Tensor) -> torch.Tensor:
     """The kernel of a ``kernel_size`` conv with ``groups`` groups that returns its input unchanged."""
     kernel = torch.zeros(channels, channels // groups, kernel_size, kernel_size, dtype=like.dtype, device=like.device)

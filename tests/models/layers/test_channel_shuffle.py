@@ -78,6 +78,14 @@ def test_concat_shuffle_is_cat_then_shuffle(parts, channels_last):
     assert out.is_contiguous(memory_format=memory_format)  # one copy, in the parts' layout
 
 
+def test_concat_shuffle_gradient_reaches_every_part():
+    parts = [torch.randn(1, 4, 2, 3, requires_grad=True) for _ in range(2)]
+    weight = torch.randn(1, 8, 2, 3)
+    (concat_shuffle(parts) * weight).sum().backward()
+    unshuffled = torchvision_channel_shuffle(weight, 4)  # the inverse permutation: back to cat order
+    assert torch.equal(parts[0].grad, unshuffled[:, :4]) and torch.equal(parts[1].grad, unshuffled[:, 4:])
+
+
 def test_concat_shuffle_needs_equal_parts():
     with pytest.raises(ValueError, match='equal shapes'):
         concat_shuffle((torch.zeros(1, 4, 2, 2), torch.zeros(1, 6, 2, 2)))
