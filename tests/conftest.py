@@ -2,10 +2,15 @@ import os.path as osp
 from pathlib import Path
 
 import pytest
+import torch
 
 from ghostdet.datasets import generate_synthetic_coco
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The suite runs tiny tensors: one intra-op thread avoids the thread start-up and oversubscription that make small
+# ops many times slower on a small, shared CI machine.
+torch.set_num_threads(1)
 DEMO_CONFIG = REPO / 'configs' / 'trees' / 'rtmdet-lite_ghostnet-1.0x_trees.py'
 
 

@@ -1,0 +1,5 @@
+# SSDLite 320x320 with GhostNetV2 1.0x: the GhostNet 1.0x config (same levels and channels) with the backbone
+# type and ImageNet weights changed.
+_base_ = ['../ghostnet/ssdlite_ghostnet-1.0x_8xb24-600e_coco.py', '../_base_/backbones/ghostnetv2-1.0x.py']
+
+model = dict(backbone=_base_.ghostnetv2)
