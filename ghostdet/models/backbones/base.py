@@ -29,6 +29,9 @@ class LightweightBackbone(BaseModule):
     def __init__(self, out_indices: Optional[Sequence[int]], frozen_stages: int, norm_eval: bool,
                  init_cfg=None):
         pretrained = init_cfg if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained' else None
+        if init_cfg is None:  # training from scratch: He init for convs, unit BN scales
+            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
+                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg=init_cfg)
         self._pretrained_cfg = copy.deepcopy(pretrained)
         self.out_indices = tuple(self.default_out_indices if out_indices is None else out_indices)

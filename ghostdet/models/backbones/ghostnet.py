@@ -145,9 +145,6 @@ class GhostNet(LightweightBackbone):
     def __init__(self, widen_factor: float = 1.0, out_indices: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU', inplace=True), init_cfg=None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(out_indices, frozen_stages, norm_eval, init_cfg)
         if not (isinstance(widen_factor, (int, float)) and math.isfinite(widen_factor) and widen_factor > 0):
             raise ValueError(f'{type(self).__name__}: widen_factor must be a positive number, got {widen_factor!r}')

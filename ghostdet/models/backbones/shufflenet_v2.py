@@ -127,9 +127,6 @@ class ShuffleNetV2(LightweightBackbone):
     def __init__(self, widen_factor: float = 1.0, out_indices: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU', inplace=True), init_cfg=None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(out_indices, frozen_stages, norm_eval, init_cfg)
         if not isinstance(widen_factor, (int, float)) or widen_factor not in STAGE_CHANNELS:
             raise ValueError(f'ShuffleNetV2: widen_factor must be one of {sorted(STAGE_CHANNELS)} (the widths with '
