@@ -4,7 +4,13 @@
 ``custom_imports=dict(imports=['ghostdet'])`` is all an mmdet config needs) and makes mmengine's
 checkpoint loading work on torch >= 2.6 without turning ``weights_only`` off.
 """
-from .checkpoint import install_safe_checkpoint_loading
+import warnings
+
+# setuptools < 81 is pinned on purpose: mmengine resolves `mmdet::` config paths through pkg_resources, whose import
+# then warns on every config load that it is deprecated and to pin setuptools < 81, which is done.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
+from .checkpoint import install_safe_checkpoint_loading  # noqa: E402
 from .version import __version__
 
 install_safe_checkpoint_loading()
