@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The suite runs tiny tensors: one intra-op thread avoids the thread start-up and oversubscription that make small
 # ops many times slower on a small, shared CI machine.
 torch.set_num_threads(1)
-DEMO_CONFIG = REPO / 'configs' / 'trees' / 'rtmdet-lite_ghostnet-1.0x_trees.py'
+DEMO_CONFIG = REPO / 'configs' / 'trees' / 'rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 
 
 @pytest.fixture(scope='session')

@@ -99,8 +99,8 @@ fi
 run_step "mmdet==3.3.0"
 have mmdet 3.3.0 || "${PIP[@]}" install -q "mmdet==3.3.0"
 
-run_step "ghostdet (editable) with test extras"
-"${PIP[@]}" install -q --no-build-isolation -e "$ROOT[tests]"
+run_step "ghostdet (editable) with the tests and deploy extras"
+"${PIP[@]}" install -q --no-build-isolation -e "$ROOT[tests,deploy]"
 
 run_step "embedded default data package (deepforest==$DEEPFOREST_VERSION, files only, no dependencies)"
 have deepforest "$DEEPFOREST_VERSION" || "${PIP[@]}" install -q --no-deps "deepforest==$DEEPFOREST_VERSION"

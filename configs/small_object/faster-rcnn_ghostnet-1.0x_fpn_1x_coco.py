@@ -2,7 +2,7 @@
 # The stride-4 level (24 channels) keeps the objects below 16 px that a stride-8 detector barely sees; RPN anchors
 # start at 32² px on P2 (mmdet's default scale 8 x stride 4).
 _base_ = [
-    'mmdet::_base_/models/faster-rcnn_r50_fpn.py', './small_object_evaluator.py',
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../_base_/evaluators/small_object_metric.py',
     'mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['ghostdet'], allow_failed_imports=False)

@@ -51,7 +51,7 @@ def test_missing_teacher_checkpoint_stops_the_build(path, tmp_path):
 
 
 def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path):
-    path = REPO / 'configs/distill/rtmdet-lite_ghostnet-1.3x-to-1.0x_pkd-kd_trees.py'
+    path = REPO / 'configs/distill/rtmdet-pafpn_ghostnet-1.3x-to-1.0x_pkd-kd_trees.py'
     cfg = load(path, tmp_path / 'teacher.pth')
     save_random_teacher(cfg, tmp_path / 'teacher.pth', backbone=dict(widen_factor=1.0),
                         neck=dict(in_channels=[40, 112, 960]))  # the student's backbone, not the teacher's

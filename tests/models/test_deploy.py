@@ -63,7 +63,7 @@ def test_convs_shared_across_levels_keep_their_batch_norms():
 
 def test_ssdlite_shufflenetv2():
     register_all_modules()
-    cfg = Config.fromfile(str(CONFIGS / 'shufflenet_v2/ssdlite_shufflenetv2-1.0x_8xb24-600e_coco.py'))
+    cfg = Config.fromfile(str(CONFIGS / 'shufflenetv2/ssdlite_shufflenetv2-1.0x_8xb24-600e_coco.py'))
     cfg.model.backbone.init_cfg = None
     model = randomise_batch_norms(revert_sync_batchnorm(MODELS.build(cfg.model))).eval()
     assert_same_outputs_after_deploy(model)

@@ -58,7 +58,7 @@ def test_config_input_shape():
         (800, 1333)
     assert config_input_shape(load_config(str(CONFIGS / 'ghostnet/yolov3_ghostnet-1.0x_8xb24-ms-416-300e_coco.py'))) \
         == (416, 416)
-    assert config_input_shape(load_config(str(CONFIGS / 'shufflenet_v2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py'))) \
+    assert config_input_shape(load_config(str(CONFIGS / 'shufflenetv2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py'))) \
         == (320, 320)
 
 
@@ -78,7 +78,7 @@ def test_get_flops_cli():
 
 
 def test_benchmark_cli_with_checkpoint(tmp_path):
-    config = CONFIGS / 'shufflenet_v2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py'
+    config = CONFIGS / 'shufflenetv2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py'
     model = build_detector(load_config(str(config)), deploy=False)
     save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, str(tmp_path / 'detector.pth'))
     out = run_tool('benchmark.py', config, tmp_path / 'detector.pth', '--shape', 64, 64, '--repeats', 3, '--warmup',

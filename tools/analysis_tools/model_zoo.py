@@ -34,8 +34,8 @@ DETECTORS = [  # (ghostdet config name pattern, mmdet MobileNetV2 baseline or No
     ('rtmdet-lite_{}_8xb32-416-300e_coco.py', None),
 ]
 BACKBONES = [('ghostnet', 'ghostnet-1.0x'), ('ghostnet', 'ghostnet-1.1x'), ('ghostnetv2', 'ghostnetv2-1.0x'),
-             ('ghostnetv3', 'ghostnetv3-1.0x'), ('shufflenet_v1', 'shufflenetv1-g3-1.0x'),
-             ('shufflenet_v2', 'shufflenetv2-1.0x')]
+             ('ghostnetv3', 'ghostnetv3-1.0x'), ('shufflenetv1', 'shufflenetv1-g3-1.0x'),
+             ('shufflenetv2', 'shufflenetv2-1.0x')]
 EXTRA = ['ghostnet/retinanet_ghostnet-1.0x_fpn-p2_1x_coco.py']  # small-object variant
 PUBLISHED = {  # config -> (COCO box mAP, footnote)
     'ghostnet/retinanet_ghostnet-1.1x_fpn_1x_coco.py': (26.6, 1),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Knowledge-distillation experiment on the embedded tree data (README, "Distillation on the tree data"):
-#   1. train the teacher (GhostNet 1.3x, 96-channel RTMDet-lite, 1000 iterations, seed 0);
-#   2. train the main job's student (GhostNet 1.0x RTMDet-lite, 600 iterations, seed $SEED) distilled from it;
+#   1. train the teacher (GhostNet 1.3x, RTMDet-PAFPN96, 1000 iterations, seed 0);
+#   2. train the main job's student (GhostNet 1.0x RTMDet-PAFPN64, 600 iterations, seed $SEED) distilled from it;
 #   3. train the same student without distillation (same config, schedule and seed);
 # then evaluate each checkpoint with tools/test.py and print one table. A step whose checkpoint already exists
 # is not retrained, so a second seed reuses the teacher. About 70 minutes on a 2-core CPU (35 for another seed).
@@ -11,9 +11,9 @@ cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-.venv/bin/python}
 WORK=${1:-work_dirs/distill_trees}
 SEED=${SEED:-0}
-TEACHER=configs/trees/rtmdet-lite_ghostnet-1.3x-96_trees-teacher.py
-KD=configs/distill/rtmdet-lite_ghostnet-1.3x-to-1.0x_pkd-kd_trees.py
-PLAIN=configs/trees/rtmdet-lite_ghostnet-1.0x_trees.py
+TEACHER=configs/trees/rtmdet-pafpn96_ghostnet-1.3x_trees-teacher.py
+KD=configs/distill/rtmdet-pafpn_ghostnet-1.3x-to-1.0x_pkd-kd_trees.py
+PLAIN=configs/trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py
 SUFFIX=$([[ $SEED == 0 ]] || echo "_seed$SEED")
 
 train_and_test() {  # name config checkpoint-name [extra train options...]

@@ -1,7 +1,7 @@
 # The teacher of the tree distillation experiment (tools/experiments/distill_trees.sh): the main job's detector made
 # wider (GhostNet 1.3x, 96-channel neck and head, about 2x the student's FLOPs) and trained 1000 iterations
 # instead of 600. Same data, augmentation, seed and validation as the student.
-_base_ = './rtmdet-lite_ghostnet-1.0x_trees.py'
+_base_ = './rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 
 max_iters = 1000
 channels = 96

@@ -1,8 +1,8 @@
-# The main job's student (GhostNet 1.0x RTMDet-lite, same schedule, data and seed) distilled from the wider tree
-# teacher (configs/trees/rtmdet-lite_ghostnet-1.3x-96_trees-teacher.py): PKD on the three PAFPN levels (96 teacher
+# The main job's student (GhostNet 1.0x RTMDet-PAFPN64, same schedule, data and seed) distilled from the wider tree
+# teacher (configs/trees/rtmdet-pafpn96_ghostnet-1.3x_trees-teacher.py): PKD on the three PAFPN levels (96 teacher
 # channels vs 64: learned 1x1 adapters) plus logit KD on the QFL classification outputs (same strides, one class).
 # Run by tools/experiments/distill_trees.sh, which trains the teacher first and passes its checkpoint.
-_base_ = '../trees/rtmdet-lite_ghostnet-1.0x_trees.py'
+_base_ = '../trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 
 teacher_checkpoint = 'work_dirs/distill_trees/teacher/iter_1000.pth'
 
@@ -10,7 +10,7 @@ model = dict(
     _delete_=True,
     type='DistillationDetector',
     student=_base_.model,
-    teacher=dict(config='{{fileDirname}}/../trees/rtmdet-lite_ghostnet-1.3x-96_trees-teacher.py',
+    teacher=dict(config='{{fileDirname}}/../trees/rtmdet-pafpn96_ghostnet-1.3x_trees-teacher.py',
                  checkpoint=teacher_checkpoint),
     distill_losses=dict(
         loss_pkd=dict(type='PKDLoss', source='neck', loss_weight=2.0, warmup_iters=100),

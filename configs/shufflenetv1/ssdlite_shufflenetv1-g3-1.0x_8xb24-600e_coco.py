@@ -3,6 +3,6 @@ _base_ = ['../ghostnet/ssdlite_ghostnet-1.0x_8xb24-600e_coco.py', '../_base_/bac
 
 in_channels = (480, 960)  # strides 16/32
 model = dict(
-    backbone=dict(_delete_=True, **_base_.shufflenet_v1, out_indices=(2, 3)),
+    backbone=dict(_delete_=True, **_base_.shufflenetv1, out_indices=(2, 3)),
     neck=dict(in_channels=in_channels, out_channels=(*in_channels, 512, 256, 256, 128)),
     bbox_head=dict(in_channels=(*in_channels, 512, 256, 256, 128)))

@@ -1,6 +1,6 @@
 # The main job with a 40 % longer schedule (840 iterations, about 21 minutes on 2 cores); everything else as the
 # default. Warm-up and cosine decay are re-derived from max_iters.
-_base_ = './rtmdet-lite_ghostnet-1.0x_trees.py'
+_base_ = './rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 
 max_iters = 840
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

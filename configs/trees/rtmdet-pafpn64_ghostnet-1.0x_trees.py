@@ -1,9 +1,9 @@
-# The main job: a GhostNet 1.0x RTMDet-lite detector trained from scratch on CPU on the embedded NEON tree data
+# The main job: a GhostNet 1.0x RTMDet-PAFPN64 detector trained from scratch on CPU on the embedded NEON tree data
 # (tools/dataset_converters/deepforest_to_coco.py), evaluated with mmdet's CocoMetric on the held-out val regions.
 # Learning from ~1k boxes needs variety rather than epochs over fixed tiles: every step takes fresh random
 # 256-px crops of the 640-px training tiles, with all 8 flips/quarter turns and colour jitter. Many small
 # steps (batch 8) and an EMA of the weights learn faster in a fixed CPU budget than fewer large ones.
-_base_ = ['mmdet::_base_/default_runtime.py', '../_base_/models/rtmdet-lite_ghostnet-1.0x.py']
+_base_ = ['mmdet::_base_/default_runtime.py', '../_base_/models/rtmdet-pafpn64_ghostnet-1.0x.py']
 custom_imports = dict(imports=['ghostdet'], allow_failed_imports=False)
 
 data_root = 'data/trees/'

@@ -1,6 +1,5 @@
-# A detector in the weight class of a ~140-MFLOP backbone (the RTMDet-tiny / NanoDet recipe): GhostNet 1.0x,
-# a 64-channel CSPNeXt PAFPN neck and a 64-channel shared separable-BN head on strides 8/16/32.
-# (A 256-channel RetinaNet head would cost many times the backbone.)
+# RTMDet-PAFPN64: GhostNet 1.0x levels straight into a 64-channel CSPNeXt-PAFPN (no ChannelMapper, unlike the COCO
+# `rtmdet-lite` configs) and a 64-channel shared separable-BN head on strides 8/16/32; the tree detectors' base.
 model = dict(
     type='RTMDet',
     data_preprocessor=dict(
