@@ -1,5 +1,5 @@
-# Every target first runs the idempotent set-up (.venv with torch 2.14.1, mmcv 2.1.0 built once and cached,
-# mmdet 3.3.0, ghostdet editable), so each works on a fresh machine.
+# Every target first runs the idempotent set-up (.venv with the versions pinned in setup.cfg, mmcv built once and
+# cached, ghostdet editable), so each works on a fresh machine.
 PYTHON   := .venv/bin/python
 CONFIG   := configs/trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py
 WORK_DIR := work_dirs/trees_demo

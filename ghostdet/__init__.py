@@ -1,20 +1,19 @@
 """ghostdet: compact backbones (GhostNet V1/V2/V3, ShuffleNet V1/V2) for MMDetection 3.x.
 
-``import ghostdet`` registers every ghostdet module in mmdet's registries (so
-``custom_imports=dict(imports=['ghostdet'])`` is all an mmdet config needs) and makes mmengine's
-checkpoint loading work on torch >= 2.6 without turning ``weights_only`` off.
+``import ghostdet`` applies the changes to third-party behaviour listed in :mod:`ghostdet.patches` (safe loading of
+mmengine checkpoints on torch >= 2.6, the neck ``in_channels`` check, ...) and registers every ghostdet module in
+mmdet's registries, so ``custom_imports=dict(imports=['ghostdet'])`` is all an mmdet config needs.
 """
-import warnings
+import os
 
-# setuptools < 81 is pinned on purpose: mmengine resolves `mmdet::` config paths through pkg_resources, whose import
-# then warns on every config load that it is deprecated and to pin setuptools < 81, which is done.
-warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
-
-from .checkpoint import install_safe_checkpoint_loading  # noqa: E402
 from .version import __version__
 
-install_safe_checkpoint_loading()
-
-from . import datasets, evaluation, models  # noqa: E402,F401  (registration)
+# Tools that only read result files (tools/analysis_tools/eval_small_objects.py) set GHOSTDET_NO_REGISTRATION=1:
+# then nothing is patched or registered and neither torch nor mmdet is imported.
+if os.environ.get('GHOSTDET_NO_REGISTRATION') != '1':
+    from .patches import apply_patches
+    apply_patches()
+    from . import datasets, models  # noqa: F401  (registration)
+    from .evaluation import small_object_metric  # noqa: F401  (registers SmallObjectMetric)
 
 __all__ = ['__version__']

@@ -1,85 +1,19 @@
-"""Checkpoint loading for ghostdet.
+"""Foreign backbone checkpoints (official / timm / torchvision / mmpretrain layouts).
 
-Two concerns live here:
-
-* **Safe loading of mmengine's own checkpoints on torch >= 2.6.** ``torch.load`` defaults to
-  ``weights_only=True``; mmengine 0.10.7 calls it without the argument, and its checkpoints pickle a
-  ``HistoryBuffer`` (message hub) and numpy scalars/arrays (meta), so test, resume and ``load_from`` fail.
-  :func:`install_safe_checkpoint_loading` (run on ``import ghostdet``) replaces mmengine's local-file loader
-  with one that keeps ``weights_only=True`` and allow-lists exactly those types, scoped to that one call:
-  ``torch.load`` elsewhere is untouched, and arbitrary callables (``os.system`` ...) are still refused.
-* **Foreign backbone checkpoints** (official / timm / torchvision / mmpretrain layouts): unwrapping,
-  key conversion and a strict check that every parameter of the backbone is covered
-  (:func:`load_pretrained`). A checkpoint that does not fit raises :class:`CheckpointMismatchError`; it is
-  never half-loaded.
+Unwrapping, key conversion and a strict check that every parameter of the backbone is covered
+(:func:`load_pretrained`). A checkpoint that does not fit raises :class:`CheckpointMismatchError`; it is never
+half-loaded. (mmengine's own checkpoints load through :mod:`ghostdet.engine.safe_load`.)
 """
-import codecs
-import collections
-import inspect
-import os.path as osp
-import pickle
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, Optional
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-__all__ = ['CheckpointMismatchError', 'mmengine_checkpoint_globals', 'install_safe_checkpoint_loading',
-           'load_from_local_safe', 'extract_state_dict', 'load_pretrained', 'load_state_dict_strict']
+__all__ = ['CheckpointMismatchError', 'extract_state_dict', 'load_pretrained', 'load_state_dict_strict']
 
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint whose keys or shapes do not fit the model it is loaded into."""
-
-
-def _history_buffer_attribute(owner, name: str):
-    """Stand-in for ``builtins.getattr`` while loading an mmengine checkpoint.
-
-    ``HistoryBuffer`` keeps its statistics methods (``HistoryBuffer.min`` ...) in a dict that pickle writes as
-    ``getattr(HistoryBuffer, 'min')``. Allow-listing the real ``getattr`` would let a checkpoint look up any
-    attribute of anything it can build; this one resolves only those methods.
-    """
-    from mmengine.logging.history_buffer import HistoryBuffer
-    statistics = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
-    if owner is HistoryBuffer and name in statistics:
-        return getattr(owner, name)
-    raise pickle.UnpicklingError(f'checkpoint asks for getattr({owner!r}, {name!r}); only HistoryBuffer '
-                                 f'statistics methods may be looked up')
-
-
-def mmengine_checkpoint_globals() -> list:
-    """The non-tensor globals that mmengine 0.10.7 pickles into its checkpoints.
-
-    ``HistoryBuffer`` (message hub logs) and its statistics methods, numpy arrays/scalars and their dtypes
-    (meta and logs, numpy 1 or 2 module paths), ``collections.Counter`` and ``codecs.encode`` (used by numpy to
-    pickle raw bytes).
-    """
-    from mmengine.logging.history_buffer import HistoryBuffer
-    try:
-        multiarray = np._core.multiarray  # numpy >= 2
-    except AttributeError:  # pragma: no cover - numpy 1.x
-        multiarray = np.core.multiarray
-    dtype_classes = [obj for obj in vars(getattr(np, 'dtypes', object)).values()
-                     if inspect.isclass(obj) and issubclass(obj, np.dtype)]
-    return [HistoryBuffer, (_history_buffer_attribute, 'builtins.getattr'), multiarray._reconstruct,
-            multiarray.scalar, np.ndarray, np.dtype, *dtype_classes, collections.Counter, codecs.encode]
-
-
-def load_from_local_safe(filename: str, map_location='cpu'):
-    """``torch.load`` with ``weights_only=True`` that also accepts what mmengine writes into checkpoints."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
-    with torch.serialization.safe_globals(mmengine_checkpoint_globals()):
-        return torch.load(filename, map_location=map_location, weights_only=True)
-
-
-def install_safe_checkpoint_loading() -> None:
-    """Route mmengine's local checkpoint loading (test, resume, ``load_from``, ``Pretrained``) through
-    :func:`load_from_local_safe`. Idempotent."""
-    from mmengine.runner import checkpoint as mmengine_checkpoint
-    mmengine_checkpoint.CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_safe)
-    mmengine_checkpoint.load_from_local = load_from_local_safe
 
 
 _WRAPPER_KEYS = ('state_dict', 'model', 'module', 'net')
@@ -122,7 +56,7 @@ def extract_state_dict(checkpoint, use_ema: bool = False, prefix: Optional[str] 
     return state
 
 
-def _preview(keys: Iterable[str], limit: int = 8) -> str:
+def preview_keys(keys: Iterable[str], limit: int = 8) -> str:
     keys = sorted(keys)
     return ', '.join(keys[:limit]) + (f', ... ({len(keys) - limit} more)' if len(keys) > limit else '')
 
@@ -142,11 +76,11 @@ def load_state_dict_strict(module: nn.Module, state_dict: Dict[str, torch.Tensor
     if missing or unexpected or mismatched:
         problems = []
         if missing:
-            problems.append(f'{len(missing)} missing keys: {_preview(missing)}')
+            problems.append(f'{len(missing)} missing keys: {preview_keys(missing)}')
         if unexpected:
-            problems.append(f'{len(unexpected)} unexpected keys: {_preview(unexpected)}')
+            problems.append(f'{len(unexpected)} unexpected keys: {preview_keys(unexpected)}')
         if mismatched:
-            problems.append(f'{len(mismatched)} shape mismatches: {_preview(mismatched, 4)}')
+            problems.append(f'{len(mismatched)} shape mismatches: {preview_keys(mismatched, 4)}')
         raise CheckpointMismatchError(
             f'{type(module).__name__}: {source} does not fit the model; nothing was loaded.\n  '
             + '\n  '.join(problems) + (f'\n  {hint}' if hint else ''))

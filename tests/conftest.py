@@ -1,10 +1,11 @@
-import os.path as osp
 from pathlib import Path
 
 import pytest
 import torch
 
-from ghostdet.datasets import generate_synthetic_coco
+pytest.register_assert_rewrite('ghostdet.testing')  # the helpers' asserts explain their failures as tests' do
+
+from ghostdet.datasets import generate_synthetic_coco  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

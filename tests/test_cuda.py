@@ -12,6 +12,7 @@ from mmdet.utils import register_all_modules
 
 import ghostdet  # noqa: F401
 from ghostdet.models import switch_detector_to_deploy
+from ghostdet.testing import assert_close, build_backbone, randomise_batch_norms
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 
@@ -34,45 +35,24 @@ def full_precision_convs():
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-def randomise_batch_norms(model: torch.nn.Module, seed: int = 0) -> None:
-    """Non-trivial BN statistics, so that folding them is actually tested."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            shape = module.running_mean.shape
-            module.running_mean.copy_(torch.randn(shape, generator=generator) * 0.1)
-            module.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(shape, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.randn(shape, generator=generator) * 0.1)
-
-
-def assert_levels_close(actual, expected, rtol=1e-4):
-    assert len(actual) == len(expected)
-    for level, (a, e) in enumerate(zip(actual, expected)):
-        assert a.shape == e.shape, level
-        scale = e.abs().max().item()
-        assert (a.float().cpu() - e.float().cpu()).abs().max().item() <= rtol * max(scale, 1.0), level
-
-
 @pytest.mark.parametrize('config', BACKBONES, ids=lambda c: c['type'])
 @torch.no_grad()
 def test_backbone_on_cuda_equals_cpu_in_both_forms(config):
     torch.manual_seed(0)
-    model = MODELS.build(dict(config, out_indices=None)).eval()
-    randomise_batch_norms(model)
+    model = randomise_batch_norms(build_backbone(**config, out_indices=None))
     x = torch.randn(2, 3, 97, 130)  # odd sizes: the DFC gate's upsampling and every padding path
     cpu_out = model(x)
     cuda_model = copy.deepcopy(model).cuda()
-    assert_levels_close(cuda_model(x.cuda()), cpu_out)
+    assert_close(cuda_model(x.cuda()), cpu_out, rtol=1e-4, min_scale=1.0)
     cuda_model.switch_to_deploy()
-    assert_levels_close(cuda_model(x.cuda()), cpu_out)
+    assert_close(cuda_model(x.cuda()), cpu_out, rtol=1e-4, min_scale=1.0)
 
 
 @pytest.mark.parametrize('config', BACKBONES, ids=lambda c: c['type'])
 def test_backbone_trains_on_cuda(config):
     torch.manual_seed(0)
-    num_levels = len(MODELS.build(config).level_channels)
-    model = MODELS.build(dict(config, out_indices=tuple(range(num_levels)))).cuda().train()  # every level used
+    num_levels = len(build_backbone(**config).level_channels)
+    model = build_backbone(**config, out_indices=tuple(range(num_levels))).cuda().train()  # every level used
     loss = sum(level.square().mean() for level in model(torch.randn(2, 3, 64, 64, device='cuda')))
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
@@ -105,7 +85,7 @@ def test_detector_trains_predicts_and_deploys_on_cuda(make_tiny_config, syntheti
         after = model(**test_data, mode='tensor')
     assert prediction.pred_instances.bboxes.is_cuda
     for b, a in zip(before, after):
-        assert_levels_close(a, b, rtol=1e-3)
+        assert_close(a, b, rtol=1e-3, min_scale=1.0)
 
 
 def test_distillation_detector_moves_its_teacher_to_cuda(make_tiny_config, synthetic_coco, tmp_path):

@@ -1,21 +1,8 @@
-"""Test a detector with mmdet's own `tools/test.py` (same arguments), ghostdet registered first.
+"""Test a detector: mmdet's own tools/test.py (same arguments) with ghostdet registered first.
 
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl] [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
-
-Importing ghostdet registers its models/metrics/transforms in mmdet's registries and makes mmengine
-checkpoints load on torch >= 2.6 with ``weights_only=True`` kept on.
 """
-import runpy
-from pathlib import Path
-
-import mmdet
-
-import ghostdet  # noqa: F401
-
-
-def main():
-    runpy.run_path(str(Path(mmdet.__file__).parent / '.mim' / 'tools' / 'test.py'), run_name='__main__')
-
+from ghostdet.cli import run_mmdet_tool
 
 if __name__ == '__main__':
-    main()
+    run_mmdet_tool('test')

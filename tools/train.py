@@ -1,21 +1,8 @@
-"""Train a detector with mmdet's own `tools/train.py` (same arguments), ghostdet registered first.
+"""Train a detector: mmdet's own tools/train.py (same arguments) with ghostdet registered first.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--cfg-options k=v ...] [--resume [CKPT]]
-
-Importing ghostdet registers its models/metrics/transforms in mmdet's registries and makes mmengine
-checkpoints load on torch >= 2.6 with ``weights_only=True`` kept on.
+    python tools/train.py CONFIG [--work-dir DIR] [--cfg-options k=v ...] [--resume [CKPT]] [--amp]
 """
-import runpy
-from pathlib import Path
-
-import mmdet
-
-import ghostdet  # noqa: F401
-
-
-def main():
-    runpy.run_path(str(Path(mmdet.__file__).parent / '.mim' / 'tools' / 'train.py'), run_name='__main__')
-
+from ghostdet.cli import run_mmdet_tool
 
 if __name__ == '__main__':
-    main()
+    run_mmdet_tool('train')

@@ -1,9 +1,6 @@
-# Faster R-CNN R-50 (mmdet 1x, 37.4 box AP) teaches Faster R-CNN GhostNet 1.0x (configs/ghostnet, same FPN, RPN and
-# RoI head) by feature distillation alone: PKD on the five FPN levels (both 256 channels), which also suits
-# heterogeneous pairs (mmrazor's Faster R-CNN PKD weight, 6). Two-stage heads sample different proposals in
-# teacher and student, so their outputs are not compared.
-# Teacher weights: mmdet's model zoo file (mmdet/.mim/configs/faster_rcnn/metafile.yml), downloaded beforehand to
-# checkpoints/; a missing or non-matching file stops the run before training starts.
+# Faster R-CNN R-50 (mmdet 1x, 37.4 box AP) teaches Faster R-CNN GhostNet 1.0x (same FPN, RPN and RoI head) by PKD
+# on the five 256-channel FPN levels alone: the two-stage heads sample different proposals in teacher and student,
+# so their outputs are not compared.
 _base_ = '../ghostnet/faster-rcnn_ghostnet-1.0x_fpn_1x_coco.py'
 
 teacher_checkpoint = 'checkpoints/faster_rcnn_r50_fpn_1x_coco_20200130-047c8118.pth'

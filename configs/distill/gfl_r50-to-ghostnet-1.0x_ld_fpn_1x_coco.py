@@ -1,8 +1,6 @@
-# GFL R-50 (mmdet 1x, 40.2 box AP) teaches GFL GhostNet 1.0x (configs/ghostnet/gfl_ghostnet-1.0x_fpn_1x_coco.py):
-# localization distillation (LD) of the box-side distributions (both heads reg_max=16; T=10 and weight 0.25 as
-# mmdet's LD configs) plus logit KD on the quality-focal classification outputs.
-# Teacher weights: mmdet's model zoo file (mmdet/.mim/configs/gfl/metafile.yml), downloaded beforehand to
-# checkpoints/; a missing or non-matching file stops the run before training starts.
+# GFL R-50 (mmdet 1x, 40.2 box AP) teaches GFL GhostNet 1.0x: localization distillation of the box-side
+# distributions (both heads reg_max=16; T=10 and weight 0.25 as mmdet's LD configs) plus logit KD on the
+# quality-focal classification outputs.
 _base_ = '../ghostnet/gfl_ghostnet-1.0x_fpn_1x_coco.py'
 
 teacher_checkpoint = 'checkpoints/gfl_r50_fpn_1x_coco_20200629_121244-25944287.pth'

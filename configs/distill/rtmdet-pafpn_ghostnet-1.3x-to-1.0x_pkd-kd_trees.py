@@ -14,5 +14,4 @@ model = dict(
                  checkpoint=teacher_checkpoint),
     distill_losses=dict(
         loss_pkd=dict(type='PKDLoss', source='neck', loss_weight=2.0, warmup_iters=100),
-        # QFL scores classes with independent sigmoids: per-class Bernoulli KL.
         loss_kd_cls=dict(type='LogitKDLoss', T=1.0, activation='sigmoid', loss_weight=1.0, warmup_iters=100)))

@@ -1,9 +1,6 @@
-# RTMDet-s (mmdet, 44.5 box AP at 640) teaches the device detector, RTMDet-lite GhostNet 1.0x at 416
-# (configs/ghostnet/rtmdet-lite_ghostnet-1.0x_8xb32-416-300e_coco.py): PKD on the three PAFPN levels (128 teacher
-# channels vs 96: learned 1x1 adapters) plus logit KD on the classification outputs (same strides 8/16/32, same
-# classes; the teacher sees the student's 416-px batches, re-normalised to its own BGR statistics).
-# Teacher weights: mmdet's model zoo file (mmdet/.mim/configs/rtmdet/metafile.yml), downloaded beforehand to
-# checkpoints/; a missing or non-matching file stops the run before training starts.
+# RTMDet-s (mmdet, 44.5 box AP at 640) teaches the device detector, RTMDet-lite GhostNet 1.0x at 416: PKD on the
+# three PAFPN levels (128 teacher channels vs 96: learned 1x1 adapters) plus logit KD on the classification outputs;
+# the teacher sees the student's batches re-normalised to its own statistics.
 _base_ = '../ghostnet/rtmdet-lite_ghostnet-1.0x_8xb32-416-300e_coco.py'
 
 teacher_checkpoint = 'checkpoints/rtmdet_s_8xb32-300e_coco_20220905_161602-387a891e.pth'

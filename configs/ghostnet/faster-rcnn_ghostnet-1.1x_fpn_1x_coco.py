@@ -1,8 +1,5 @@
 # Faster R-CNN-FPN 1x with GhostNet 1.1x, the width of the GhostNet paper's COCO experiments (Table 8: 26.9 mAP,
-# published figure, backbone 164 MFLOPs at 224x224).
-# ImageNet weights: none are published for 1.1x (only 1.0x is released). Train GhostNet(widen_factor=1.1) on
-# ImageNet with any classification trainer that saves the official / timm key layout and place the state dict at
-# checkpoints/ghostnet_1.1x_imagenet.pth.
+# published). No 1.1x ImageNet weights are released: train your own (README, "COCO detectors").
 _base_ = './faster-rcnn_ghostnet-1.0x_fpn_1x_coco.py'
 
 model = dict(

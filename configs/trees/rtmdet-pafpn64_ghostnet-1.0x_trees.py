@@ -1,8 +1,6 @@
 # The main job: a GhostNet 1.0x RTMDet-PAFPN64 detector trained from scratch on CPU on the embedded NEON tree data
 # (tools/dataset_converters/deepforest_to_coco.py), evaluated with mmdet's CocoMetric on the held-out val regions.
-# Learning from ~1k boxes needs variety rather than epochs over fixed tiles: every step takes fresh random
-# 256-px crops of the 640-px training tiles, with all 8 flips/quarter turns and colour jitter. Many small
-# steps (batch 8) and an EMA of the weights learn faster in a fixed CPU budget than fewer large ones.
+# Fresh random 256-px crops of the 640-px tiles every step, all 8 flips / quarter turns, batch 8, EMA (README).
 _base_ = ['mmdet::_base_/default_runtime.py', '../_base_/models/rtmdet-pafpn64_ghostnet-1.0x.py']
 custom_imports = dict(imports=['ghostdet'], allow_failed_imports=False)
 
@@ -81,3 +79,4 @@ custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.01, gamma=100, update_buffers=True, priority=49)
 ]
 randomness = dict(seed=0)
+auto_scale_lr = dict(enable=False, base_batch_size=8)  # --auto-scale-lr: lr x (processes x batch 8) / 8

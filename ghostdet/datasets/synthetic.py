@@ -4,11 +4,11 @@ Images have textured backgrounds (smooth colour gradients plus noise and random 
 few visually distinct classes are drawn at sizes spread log-uniformly from very tiny (< 8 px) to large,
 several per image, overlapping sometimes. Boxes are exact: each shape fills its box edge to edge.
 """
-import json
-from pathlib import Path
 from typing import Dict, Tuple
 
 import numpy as np
+
+from .output import DatasetWriter
 
 SYNTHETIC_CLASSES = ('square', 'disc', 'triangle', 'ring')
 _COLOURS = np.array([[230, 40, 40], [40, 200, 60], [50, 80, 240], [240, 220, 40]], dtype=np.float32)
@@ -46,8 +46,11 @@ def _shape_mask(kind: int, h: int, w: int) -> np.ndarray:
 
 def generate_synthetic_coco(out_dir: str, num_images: int = 8, image_size: Tuple[int, int] = (128, 128),
                             objects_per_image: Tuple[int, int] = (3, 8), size_range: Tuple[float, float] = (4, 64),
-                            num_classes: int = 3, seed: int = 0, split: str = 'train') -> Dict:
+                            num_classes: int = 3, seed: int = 0, split: str = 'train', force: bool = False) -> Dict:
     """Write ``out_dir/<split>/*.png`` and ``out_dir/annotations/<split>.json``; return the COCO dict.
+
+    Existing files with different content are not replaced unless ``force`` (an error names them); identical
+    ones are left alone; the JSON is written after all images (:mod:`ghostdet.datasets.output`).
 
     Args:
         out_dir (str): Output folder.
@@ -58,15 +61,14 @@ def generate_synthetic_coco(out_dir: str, num_images: int = 8, image_size: Tuple
         num_classes (int): How many of ``SYNTHETIC_CLASSES`` to use (1-4).
         seed (int): Everything is a function of the seed.
         split (str): Sub-folder / annotation file name.
+        force (bool): Overwrite existing files whose content differs.
     """
-    import cv2
     if not 1 <= num_classes <= len(SYNTHETIC_CLASSES):
         raise ValueError(f'num_classes must be in [1, {len(SYNTHETIC_CLASSES)}], got {num_classes}')
     rng = np.random.default_rng(seed)
     height, width = image_size
-    root = Path(out_dir)
-    (root / split).mkdir(parents=True, exist_ok=True)
-    (root / 'annotations').mkdir(parents=True, exist_ok=True)
+    writer = DatasetWriter(out_dir, force=force)
+    writer.ensure_writable([split, 'annotations'])
     images, annotations = [], []
     lo, hi = np.log(size_range[0]), np.log(min(size_range[1], height, width))
     for image_id in range(1, num_images + 1):
@@ -84,10 +86,9 @@ def generate_synthetic_coco(out_dir: str, num_images: int = 8, image_size: Tuple
             annotations.append(dict(id=len(annotations) + 1, image_id=image_id, category_id=kind + 1,
                                     bbox=[x, y, w, h], area=float(w * h), iscrowd=0))
         file_name = f'{image_id:06d}.png'
-        cv2.imwrite(str(root / split / file_name), np.clip(image, 0, 255).astype(np.uint8))
+        writer.write(f'{split}/{file_name}', np.clip(image, 0, 255).astype(np.uint8))
         images.append(dict(id=image_id, file_name=file_name, height=height, width=width))
     coco = dict(images=images, annotations=annotations,
                 categories=[dict(id=i + 1, name=n) for i, n in enumerate(SYNTHETIC_CLASSES[:num_classes])])
-    with open(root / 'annotations' / f'{split}.json', 'w') as f:
-        json.dump(coco, f)
+    writer.write(f'annotations/{split}.json', coco)
     return coco

@@ -12,9 +12,10 @@ The package (MIT) is installed with ``--no-deps`` only to get its ``data/`` file
   normal object if at least ``min_visibility`` of its area lies inside the tile and both clipped sides
   are at least 2 px; a box less visible than that becomes an *ignore* region (``iscrowd=1``), so the
   fragment is neither a training target nor an evaluation false positive.
+* **Whole held-out regions** (``val_full``): each image's val region as one image, its boxes clipped at the cut
+  by the same rule, for evaluating large-image (sliced) inference on the pixels the val tiles cover.
 """
 import importlib.util
-import json
 import os.path as osp
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -22,7 +23,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-DEEPFOREST_VERSION = '2.1.0'
+from ..version import pinned_version
+from .output import DatasetWriter, missing_images
+
 TREE_IMAGES = (
     '2019_YELL_2_528000_4978000_image_crop2',  # 2299 x 2472, 574 trees
     '2019_YELL_2_541000_4977000_image_crop',   # 1249 x 1035, 279 trees
@@ -39,7 +42,7 @@ def deepforest_data_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
             f'the deepforest package is not installed; install its files with '
-            f'`pip install --no-deps deepforest=={DEEPFOREST_VERSION}` (or run tools/setup_env.sh)')
+            f'`pip install --no-deps deepforest=={pinned_version("deepforest")}` (or run tools/setup_env.sh)')
     return Path(list(spec.submodule_search_locations)[0]) / 'data'
 
 
@@ -91,10 +94,36 @@ def split_regions(width: int, height: int, val_fraction: float) -> Dict[str, Win
     return dict(train=(0, 0, width, cut), val=(0, cut, width, height))
 
 
+SPLITS = ('train', 'val', 'val_full')
+
+
+def _coco_entries(coco: dict, window: Window, stem: str, kept: np.ndarray, ignored: np.ndarray) -> str:
+    """Append one image (``stem``'s ``window``) and its boxes to ``coco``; return its file name."""
+    x0, y0, x1, y1 = window
+    file_name = f'{stem}_{x0}_{y0}.png'
+    images_list, anns = coco['images'], coco['annotations']
+    image_id = len(images_list) + 1
+    images_list.append(dict(id=image_id, file_name=file_name, width=x1 - x0, height=y1 - y0,
+                            source=stem, window=list(window)))
+    for box, crowd in [(b, 0) for b in kept] + [(b, 1) for b in ignored]:
+        w, h = box[2] - box[0], box[3] - box[1]
+        anns.append(dict(id=len(anns) + 1, image_id=image_id, category_id=1,
+                         bbox=[round(float(v), 2) for v in (box[0], box[1], w, h)],
+                         area=round(float(w * h), 2), iscrowd=crowd))
+    return file_name
+
+
 def build_tree_dataset(out_dir: str, tile_size: int = 640, train_overlap: int = 160, val_overlap: int = 0,
                        val_fraction: float = 0.25, min_visibility: float = 0.5,
-                       source_dir: Optional[str] = None, images: Sequence[str] = TREE_IMAGES) -> Dict[str, dict]:
-    """Write ``out_dir/{train,val}/*.png`` and ``out_dir/annotations/{train,val}.json``; return statistics.
+                       source_dir: Optional[str] = None, images: Sequence[str] = TREE_IMAGES,
+                       force: bool = False) -> Dict[str, dict]:
+    """Write the tiles ``out_dir/{train,val}/*.png``, the whole held-out regions ``out_dir/val_full/*.png`` and
+    ``out_dir/annotations/{train,val,val_full}.json``; return statistics.
+
+    ``val_full`` has one image per source image: its whole val region, with the boxes clipped at the split cut by
+    the same visibility rule as the tiles (for evaluating large-image inference on what the val tiles cover).
+    Existing files are never replaced by different content unless ``force`` (see
+    :mod:`ghostdet.datasets.output`); the annotation files are written after all images.
 
     Args:
         out_dir (str): Output folder (e.g. ``data/trees``).
@@ -104,40 +133,34 @@ def build_tree_dataset(out_dir: str, tile_size: int = 640, train_overlap: int = 
         min_visibility (float): Minimum visible area fraction for a cut box to stay an object.
         source_dir (str, optional): Folder with the ``.png``/``.xml`` pairs; default: deepforest's data.
         images (Sequence[str]): Image stems to use.
+        force (bool): Overwrite existing files whose content differs.
     """
     import cv2
     source = Path(source_dir) if source_dir else deepforest_data_dir()
-    out = Path(out_dir)
     overlaps = dict(train=train_overlap, val=val_overlap)
-    coco = {split: dict(images=[], annotations=[], categories=CATEGORIES) for split in overlaps}
-    for split in overlaps:
-        (out / split).mkdir(parents=True, exist_ok=True)
-    (out / 'annotations').mkdir(parents=True, exist_ok=True)
+    coco = {split: dict(images=[], annotations=[], categories=CATEGORIES) for split in SPLITS}
+    planned = []  # (relative path, image) in writing order
     for stem in images:
         image = cv2.imread(str(source / f'{stem}.png'), cv2.IMREAD_COLOR)
         if image is None:
             raise FileNotFoundError(f'cannot read {source / (stem + ".png")}')
         boxes = read_voc_boxes(str(source / f'{stem}.xml'))
         height, width = image.shape[:2]
-        for split, region in split_regions(width, height, val_fraction).items():
+        regions = split_regions(width, height, val_fraction)
+        for split, region in regions.items():
             for window in tile_windows(region, tile_size, overlaps[split]):
-                kept, ignored = clip_boxes(boxes, window, min_visibility)
-                x0, y0, x1, y1 = window
-                file_name = f'{stem}_{x0}_{y0}.png'
-                cv2.imwrite(str(out / split / file_name), image[y0:y1, x0:x1])
-                images_list, anns = coco[split]['images'], coco[split]['annotations']
-                image_id = len(images_list) + 1
-                images_list.append(dict(id=image_id, file_name=file_name, width=x1 - x0, height=y1 - y0,
-                                        source=stem, window=list(window)))
-                for box, crowd in [(b, 0) for b in kept] + [(b, 1) for b in ignored]:
-                    w, h = box[2] - box[0], box[3] - box[1]
-                    anns.append(dict(id=len(anns) + 1, image_id=image_id, category_id=1,
-                                     bbox=[round(float(v), 2) for v in (box[0], box[1], w, h)],
-                                     area=round(float(w * h), 2), iscrowd=crowd))
+                file_name = _coco_entries(coco[split], window, stem, *clip_boxes(boxes, window, min_visibility))
+                planned.append((f'{split}/{file_name}', image[window[1]:window[3], window[0]:window[2]]))
+        region = regions['val']
+        file_name = _coco_entries(coco['val_full'], region, stem, *clip_boxes(boxes, region, min_visibility))
+        planned.append((f'val_full/{file_name}', image[region[1]:region[3], region[0]:region[2]]))
+    annotations = [(f'annotations/{split}.json', data) for split, data in coco.items()]
+    writer = DatasetWriter(out_dir, force=force)
+    writer.check(annotations + planned)
+    for rel, content in planned + annotations:
+        writer.write(rel, content)
     stats = {}
     for split, data in coco.items():
-        with open(out / 'annotations' / f'{split}.json', 'w') as f:
-            json.dump(data, f)
         objects = [a for a in data['annotations'] if not a['iscrowd']]
         stats[split] = dict(images=len(data['images']), objects=len(objects),
                             ignored=len(data['annotations']) - len(objects),
@@ -145,5 +168,12 @@ def build_tree_dataset(out_dir: str, tile_size: int = 640, train_overlap: int = 
     return stats
 
 
+def missing_tree_files(out_dir: str) -> List[str]:
+    """What a complete tree dataset in ``out_dir`` lacks: annotation files, and images they name."""
+    return [path for split in SPLITS
+            for path in missing_images(osp.join(out_dir, 'annotations', f'{split}.json'), osp.join(out_dir, split))]
+
+
 def tree_dataset_ready(out_dir: str) -> bool:
-    return all(osp.isfile(osp.join(out_dir, 'annotations', f'{s}.json')) for s in ('train', 'val'))
+    """Whether ``out_dir`` holds every annotation file and every image they name."""
+    return not missing_tree_files(out_dir)

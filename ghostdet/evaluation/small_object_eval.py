@@ -1,17 +1,18 @@
-"""Small-object evaluation: the 12 standard COCO box numbers plus AP / AR per named object-size range.
+"""Small-object evaluation: pycocotools' 12 summary numbers plus AP / AR per named object-size range.
 
 Used by :class:`~ghostdet.evaluation.SmallObjectMetric` (mmdet's test loop) and
-``tools/analysis_tools/eval_small_objects.py`` (offline, on result files).
+``tools/analysis_tools/eval_small_objects.py`` (result files), on the hotcoco backend (:mod:`.backend`).
 
-Summary keys (fractions, -1 where a range has no ground truth):
+Summary keys (fractions, -1 where there is no ground truth):
 
-* ``AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl``: pycocotools' ``COCOeval.summarize()`` with
-  its default ranges and ``maxDets=[1, 10, 100]``, looked up by range and detection limit (not by index), so extra
-  ranges or a larger detection limit never shift them.
+* ``AP, AP50, AP75, APs, APm, APl, AR<m0>, AR<m1>, AR<m2>, ARs, ARm, ARl``: exactly pycocotools'
+  ``COCOeval.summarize()`` with ``maxDets = max_dets = (m0, m1, m2)``: AP at 100 detections per image, AP50 ... APl
+  and ARs ... ARl at ``m2``. ``(1, 10, 100)`` is COCO's standard; ``(100, 300, 1000)`` reproduces mmdet's
+  ``CocoMetric`` (its ``proposal_nums``), whose AP50 ... APl are therefore read at 1000 detections. Values are looked
+  up by range and detection limit, never by position, so extra ranges do not shift them.
 * per extra range ``r``: ``AP_r, AP50_r, AP75_r`` at the range detection limit ``N`` (the preset's, e.g. 1500 for
-  AI-TOD), ``AR100_r`` (and ``AR<N>_r`` when ``N != 100``), ``R50_r`` = recall at IoU 0.5 with ``N`` detections
-  (share of the range's objects found at all, whatever the scores; mean over classes as COCO's AR) and
-  ``num_gt_r`` (non-crowd ground truths in the range).
+  AI-TOD), ``AR100_r`` (and ``AR<N>_r``), ``R50_r`` = recall at IoU 0.5 with ``N`` detections (the share of the
+  range's objects found at all, whatever the scores; mean over classes as COCO's AR) and ``num_gt_r``.
 
 Area ranges are ``(min_area, max_area)`` in px², inclusive at both ends as in pycocotools and the AI-TOD toolkit
 (an object of exactly 16² px counts as ``tiny`` and ``small``).
@@ -23,7 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .box_eval import COCO_AREA_RANGES, COCO_IOU_THRS, COCO_MAX_DETS, BoxSet, EvalResult, evaluate_boxes
+from .backend import COCO_AREA_RANGES, COCO_IOU_THRS, EvalArrays, GroundTruth, evaluate
 
 _INF = 1e5 ** 2  # pycocotools' "no upper bound"
 
@@ -37,23 +38,41 @@ AREA_RANGE_PRESETS: Dict[str, Tuple[Dict[str, Tuple[float, float]], int]] = {
     'tinyperson': ({'tiny': (1, 20 ** 2), 'tiny1': (1, 8 ** 2), 'tiny2': (8 ** 2, 12 ** 2),
                     'tiny3': (12 ** 2, 20 ** 2), 'small': (20 ** 2, 32 ** 2), 'reasonable': (32 ** 2, _INF)}, 200),
 }
-
-STANDARD_KEYS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl')
+COCO_MAX_DETS = (1, 10, 100)
+MMDET_MAX_DETS = (100, 300, 1000)  # CocoMetric's proposal_nums, which it uses as maxDets for bbox
 AreaRangeSpec = Union[None, str, Mapping[str, Sequence[float]]]
 
 
+def standard_keys(max_dets: Sequence[int] = COCO_MAX_DETS) -> List[str]:
+    """The 12 summary keys for ``max_dets``: ``AP ... APl, AR<m0>, AR<m1>, AR<m2>, ARs, ARm, ARl``."""
+    return ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', *(f'AR{m}' for m in max_dets), 'ARs', 'ARm', 'ARl']
+
+
+def resolve_max_dets(max_dets: Sequence[int] = COCO_MAX_DETS) -> Tuple[int, int, int]:
+    """Validate the summary's detection limits: three increasing positive integers, one of them 100 (pycocotools
+    reads AP at 100 detections and reports -1 without it)."""
+    try:
+        values = tuple(int(m) for m in max_dets)
+    except (TypeError, ValueError):
+        raise ValueError(f'max_dets must be three detection limits such as (1, 10, 100), got {max_dets!r}') from None
+    if len(values) != 3 or not 0 < values[0] < values[1] < values[2] or 100 not in values:
+        raise ValueError(f'max_dets must be three increasing detection limits including 100, got {max_dets!r}: '
+                         f'{COCO_MAX_DETS} is COCO\'s standard, {MMDET_MAX_DETS} mmdet CocoMetric\'s')
+    return values
+
+
 def resolve_area_ranges(spec: AreaRangeSpec = 'aitod',
-                        max_dets: Optional[int] = None) -> Tuple[Dict[str, Tuple[float, float]], int]:
+                        range_max_dets: Optional[int] = None) -> Tuple[Dict[str, Tuple[float, float]], int]:
     """Turn a preset name or a ``{name: (min_area, max_area)}`` dict into validated ranges and a detection limit.
 
     Args:
         spec: ``'coco'`` (no extra range), ``'aitod'``, ``'tinyperson'``, or a dict of custom ranges in px².
             ``None`` means ``'coco'``.
-        max_dets (int, optional): Detections per image for the range numbers; default: the preset's (100 for a
-            custom dict).
+        range_max_dets (int, optional): Detections per image for the range numbers; default: the preset's (100 for
+            a custom dict).
 
     Returns:
-        tuple: ``({name: (min_area, max_area)}, max_dets)``.
+        tuple: ``({name: (min_area, max_area)}, range_max_dets)``.
     """
     if spec is None:
         spec = 'coco'
@@ -79,10 +98,18 @@ def resolve_area_ranges(spec: AreaRangeSpec = 'aitod',
             raise ValueError(f'area range {name!r}: need 0 <= min_area <= max_area, got ({lo}, {hi}); areas are in '
                              'px² (use 16 ** 2, not 16)')
         checked[str(name)] = (lo, hi)
-    max_dets = preset_dets if max_dets is None else int(max_dets)
-    if max_dets < 1:
-        raise ValueError(f'max_dets must be >= 1, got {max_dets}')
-    return checked, max_dets
+    range_max_dets = preset_dets if range_max_dets is None else int(range_max_dets)
+    if range_max_dets < 1:
+        raise ValueError(f'range_max_dets must be >= 1, got {range_max_dets}')
+    return checked, range_max_dets
+
+
+def resolve_iou_thrs(iou_thrs: Optional[Union[float, Sequence[float]]]) -> np.ndarray:
+    """IoU thresholds averaged into AP / AR (default pycocotools' 0.50:0.05:0.95), validated."""
+    thrs = np.asarray(COCO_IOU_THRS if iou_thrs is None else iou_thrs, dtype=np.float64).ravel()
+    if thrs.size == 0 or (thrs < 0).any() or (thrs > 1).any():
+        raise ValueError(f'iou_thrs must be a non-empty sequence of values in [0, 1], got {iou_thrs!r}')
+    return thrs
 
 
 @dataclass
@@ -91,17 +118,19 @@ class SmallObjectReport:
 
     Attributes:
         stats (dict): Flat summary (see the module doc for the keys).
-        classwise (dict): ``{range: {category_name: {AP, AP50, AP75, AR100, R50, num_gt}}}`` for ``'all'`` and every
-            extra range (-1 where a class has no ground truth in the range).
+        classwise (dict): ``{range: {category_name: {AP, AP50, AP75, AR100, R50, num_gt}}}`` for ``'all'`` (at
+            ``max_dets[2]``, as CocoMetric's class table) and every extra range (-1 where a class has no ground
+            truth in the range).
         ranges (dict): The extra ranges evaluated.
-        max_dets (int): Detection limit of the range numbers.
-        eval (EvalResult): The raw accumulated arrays (``COCOeval.eval`` layout).
+        max_dets (tuple): The summary's detection limits; range_max_dets (int): the range numbers'.
+        eval (EvalArrays): The raw accumulated arrays (``COCOeval.eval`` layout).
     """
     stats: Dict[str, float]
     classwise: Dict[str, Dict[str, Dict[str, float]]]
     ranges: Dict[str, Tuple[float, float]]
-    max_dets: int
-    eval: Optional[EvalResult] = None
+    max_dets: Tuple[int, int, int]
+    range_max_dets: int
+    eval: Optional[EvalArrays] = None
     category_names: List[str] = field(default_factory=list)
 
 
@@ -111,54 +140,37 @@ def _mean_valid(values: np.ndarray) -> float:
     return float(np.mean(valid)) if valid.size else -1.0
 
 
-def evaluate_small_objects(gt: BoxSet, dt: BoxSet, img_ids: Sequence[int], cat_ids: Sequence[int],
-                           area_ranges: AreaRangeSpec = 'aitod', max_dets: Optional[int] = None,
-                           iou_thrs: Optional[Sequence[float]] = None,
-                           category_names: Optional[Sequence[str]] = None) -> SmallObjectReport:
-    """Evaluate boxes: the standard COCO summary plus the numbers of each extra area range.
+def evaluate_small_objects(gt: GroundTruth, dt, area_ranges: AreaRangeSpec = 'aitod',
+                           max_dets: Sequence[int] = COCO_MAX_DETS, range_max_dets: Optional[int] = None,
+                           iou_thrs: Optional[Sequence[float]] = None) -> SmallObjectReport:
+    """Evaluate boxes: pycocotools' summary plus the numbers of each extra area range.
 
     Args:
-        gt (BoxSet): Ground truth (areas already chosen: annotation or box area).
-        dt (BoxSet): Detections.
-        img_ids (sequence): Every evaluated image id (images without annotations included).
-        cat_ids (sequence): Evaluated category ids; the class tables follow this order.
+        gt (GroundTruth): Annotations (with the area source chosen).
+        dt: hotcoco results ``COCO`` of ``gt.coco`` (empty results give pycocotools' numbers: 0 where there is
+            ground truth).
         area_ranges: Preset name or ``{name: (min_area, max_area)}`` (see :func:`resolve_area_ranges`).
-        max_dets (int, optional): Detections per image for the range numbers (default: the preset's).
+        max_dets (sequence): The summary's detection limits (see :func:`resolve_max_dets`).
+        range_max_dets (int, optional): Detections per image for the range numbers (default: the preset's).
         iou_thrs (sequence, optional): IoU thresholds averaged into AP/AR (default 0.50:0.05:0.95). 0.5 and 0.75
             are evaluated in any case, so AP50/AP75 never read -1 for want of the threshold.
-        category_names (sequence, optional): Names for the class tables, in ``cat_ids`` order.
 
     Returns:
         SmallObjectReport
     """
-    ranges, range_dets = resolve_area_ranges(area_ranges, max_dets)
-    user_thrs = np.asarray(COCO_IOU_THRS if iou_thrs is None else iou_thrs, dtype=np.float64).ravel()
-    if user_thrs.size == 0 or (user_thrs < 0).any() or (user_thrs > 1).any():
-        raise ValueError(f'iou_thrs must be a non-empty sequence of values in [0, 1], got {iou_thrs!r}')
+    ranges, range_dets = resolve_area_ranges(area_ranges, range_max_dets)
+    m0, m1, m2 = resolve_max_dets(max_dets)
+    user_thrs = resolve_iou_thrs(iou_thrs)
     extra_thrs = [t for t in (0.5, 0.75) if not np.isclose(user_thrs, t).any()]
     thrs = np.concatenate([user_thrs, extra_thrs])
     ap_thrs = np.arange(len(user_thrs))
     t50, t75 = (int(np.flatnonzero(np.isclose(thrs, t))[0]) for t in (0.5, 0.75))
+    if not dt.stats()['annotation_count']:
+        warnings.warn('no detections to evaluate: AP and AR are 0 wherever there is ground truth', stacklevel=2)
 
     area_list = list(COCO_AREA_RANGES.values()) + list(ranges.values())
-    det_limits = sorted(set(COCO_MAX_DETS) | {range_dets})
-    cat_ids = [int(c) for c in cat_ids]
-    names = [str(c) for c in cat_ids] if category_names is None else [str(n) for n in category_names]
-    if len(names) != len(cat_ids):
-        raise ValueError(f'{len(names)} category names for {len(cat_ids)} category ids')
-    if len(dt) == 0:
-        warnings.warn('no detections to evaluate: every metric is reported as -1', stacklevel=2)
-    # accumulate only what the summary reads: AR@1/10 for 'all', s/m/l at 100, the extra ranges at 100 and N
-    needed = {(0, 1), (0, 10), (0, 100), (1, 100), (2, 100), (3, 100)}
-    needed |= {(4 + i, d) for i in range(len(ranges)) for d in (100, range_dets)}
-    result = evaluate_boxes(gt, dt, img_ids=img_ids, cat_ids=cat_ids, iou_thrs=thrs, area_ranges=area_list,
-                            max_dets=det_limits, accumulate_for=needed)
-    if len(dt) == 0:
-        result.precision[:] = -1
-        result.recall[:] = -1
-        result.scores[:] = -1
-    # evaluate_boxes sorts categories; the tables keep the caller's order
-    cat_pos = [result.cat_ids.index(c) for c in cat_ids]
+    det_limits = sorted({m0, m1, m2, range_dets})
+    result = evaluate(gt, dt, thrs, area_list, det_limits, gt.cat_ids)
     m = {d: det_limits.index(d) for d in det_limits}
     prec, rec = result.precision, result.recall
 
@@ -168,32 +180,30 @@ def evaluate_small_objects(gt: BoxSet, dt: BoxSet, img_ids: Sequence[int], cat_i
     def ar(area: int, dets: int, thr_idx=ap_thrs, cats=slice(None)) -> float:
         return _mean_valid(rec[:, cats, area, m[dets]][np.atleast_1d(thr_idx)])
 
-    stats = dict(AP=ap(0, 100), AP50=ap(0, 100, t50), AP75=ap(0, 100, t75), APs=ap(1, 100), APm=ap(2, 100),
-                 APl=ap(3, 100), AR1=ar(0, 1), AR10=ar(0, 10), AR100=ar(0, 100), ARs=ar(1, 100), ARm=ar(2, 100),
-                 ARl=ar(3, 100))
-    table_ranges = {'all': 0, **{name: 4 + i for i, name in enumerate(ranges)}}
-    for name, a in table_ranges.items():
+    values = [ap(0, 100), ap(0, m2, t50), ap(0, m2, t75), ap(1, m2), ap(2, m2), ap(3, m2), ar(0, m0), ar(0, m1),
+              ar(0, m2), ar(1, m2), ar(2, m2), ar(3, m2)]
+    stats = dict(zip(standard_keys((m0, m1, m2)), values))
+    table_ranges = {'all': (0, m2), **{name: (4 + i, range_dets) for i, name in enumerate(ranges)}}
+    for name, (a, dets) in table_ranges.items():
         if name == 'all':
             continue
-        stats[f'AP_{name}'] = ap(a, range_dets)
-        stats[f'AP50_{name}'] = ap(a, range_dets, t50)
-        stats[f'AP75_{name}'] = ap(a, range_dets, t75)
+        stats[f'AP_{name}'] = ap(a, dets)
+        stats[f'AP50_{name}'] = ap(a, dets, t50)
+        stats[f'AP75_{name}'] = ap(a, dets, t75)
         stats[f'AR100_{name}'] = ar(a, 100)
-        if range_dets != 100:
-            stats[f'AR{range_dets}_{name}'] = ar(a, range_dets)
-        stats[f'R50_{name}'] = ar(a, range_dets, t50)
+        if dets != 100:
+            stats[f'AR{dets}_{name}'] = ar(a, dets)
+        stats[f'R50_{name}'] = ar(a, dets, t50)
         stats[f'num_gt_{name}'] = int(result.num_gt[:, a].sum())
 
-    classwise = {}
-    for name, a in table_ranges.items():
-        dets = 100 if name == 'all' else range_dets
-        classwise[name] = {
-            cls: dict(AP=ap(a, dets, cats=k), AP50=ap(a, dets, t50, cats=k), AP75=ap(a, dets, t75, cats=k),
-                      AR100=ar(a, 100, cats=k), R50=ar(a, dets, t50, cats=k), num_gt=int(result.num_gt[k, a]))
-            for cls, k in zip(names, cat_pos)
-        }
-    return SmallObjectReport(stats=stats, classwise=classwise, ranges=ranges, max_dets=range_dets, eval=result,
-                             category_names=names)
+    cat_pos = [result.cat_ids.index(c) for c in gt.cat_ids]  # the arrays are sorted by id, the tables in file order
+    classwise = {
+        name: {cls: dict(AP=ap(a, dets, cats=k), AP50=ap(a, dets, t50, cats=k), AP75=ap(a, dets, t75, cats=k),
+                         AR100=ar(a, 100, cats=k), R50=ar(a, dets, t50, cats=k), num_gt=int(result.num_gt[k, a]))
+               for cls, k in zip(gt.cat_names, cat_pos)}
+        for name, (a, dets) in table_ranges.items()}
+    return SmallObjectReport(stats=stats, classwise=classwise, ranges=ranges, max_dets=(m0, m1, m2),
+                             range_max_dets=range_dets, eval=result, category_names=list(gt.cat_names))
 
 
 def _fmt(value: float) -> str:
@@ -203,11 +213,11 @@ def _fmt(value: float) -> str:
 def format_tables(report: SmallObjectReport, classwise: bool = False) -> str:
     """Human-readable tables: the standard summary, one row per extra range, optionally one class table per range."""
     from terminaltables import AsciiTable
-    s = report.stats
-    out = [AsciiTable([list(STANDARD_KEYS), [_fmt(s[k]) for k in STANDARD_KEYS]],
-                      title=' COCO (maxDets 100) ').table]
+    s, keys = report.stats, standard_keys(report.max_dets)
+    out = [AsciiTable([keys, [_fmt(s[k]) for k in keys]],
+                      title=' COCO summary (maxDets {}/{}/{}) '.format(*report.max_dets)).table]
     if report.ranges:
-        n = report.max_dets
+        n = report.range_max_dets
         head = ['range', 'area px²', 'sqrt(area) px', '#GT', f'AP@{n}', f'AP50@{n}', f'AP75@{n}', 'AR@100']
         head += [f'AR@{n}'] if n != 100 else []
         head += [f'R50@{n}']
@@ -225,6 +235,6 @@ def format_tables(report: SmallObjectReport, classwise: bool = False) -> str:
             rows = [['category', 'AP', 'AP50', 'AP75', 'AR@100', 'R50', '#GT']]
             rows += [[cls, *(_fmt(v[k]) for k in ('AP', 'AP50', 'AP75', 'AR100', 'R50')), str(v['num_gt'])]
                      for cls, v in per_class.items()]
-            dets = 100 if name == 'all' else report.max_dets
+            dets = report.max_dets[2] if name == 'all' else report.range_max_dets
             out.append(AsciiTable(rows, title=f' per class: {name} (maxDets {dets}) ').table)
     return '\n'.join(out)

@@ -1,180 +1,214 @@
-"""``SmallObjectMetric``: mmdet's ``CocoMetric`` for boxes, with object-size ranges and a vectorised backend."""
+"""``SmallObjectMetric``: mmdet's ``CocoMetric`` with object-size ranges, error analysis and the hotcoco backend."""
 import os.path as osp
 import tempfile
+import warnings
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence, Union
+from contextlib import contextmanager
+from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
-from mmdet.datasets.api_wrappers import COCO
 from mmdet.evaluation.metrics import CocoMetric
 from mmdet.registry import METRICS
 from mmengine.logging import MMLogger
 
-from .box_eval import BoxSet, gt_from_coco
-from .small_object_eval import STANDARD_KEYS, AreaRangeSpec, evaluate_small_objects, format_tables, \
-    resolve_area_ranges
+from .backend import GroundTruth
+from .coco_io import detections_from_predictions, validate_detections
+from .small_object_eval import (COCO_MAX_DETS, AreaRangeSpec, evaluate_small_objects, format_tables,
+                                resolve_area_ranges, resolve_max_dets, standard_keys)
 
-# the 12 standard numbers under mmdet's CocoMetric names (AR at 100 detections, as pycocotools' summary)
-_MMDET_NAMES = dict(zip(STANDARD_KEYS, ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@1', 'AR@10',
-                                        'AR@100', 'AR_s@100', 'AR_m@100', 'AR_l@100')))
+_MMDET_STANDARD = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+# the metric items CocoMetric knows (for its segm and proposal metrics)
+_COCO_METRIC_ITEMS = (*_MMDET_STANDARD, 'AR@100', 'AR@300', 'AR@1000', 'AR_s@1000', 'AR_m@1000', 'AR_l@1000')
 
 
-def mmdet_metric_name(key: str) -> str:
-    """Summary key -> metric name: ``AP -> mAP``, ``APs -> mAP_s``, ``AP50_tiny -> mAP_50_tiny``,
-    ``AR100_tiny -> AR@100_tiny``, ``R50_tiny`` and ``num_gt_tiny`` unchanged."""
-    if key in _MMDET_NAMES:
-        return _MMDET_NAMES[key]
-    head, _, rng = key.partition('_')
-    if key.startswith('num_gt_') or head == 'R50':
-        return key
-    if head == 'AP':
-        return f'mAP_{rng}'
-    if head in ('AP50', 'AP75'):
-        return f'mAP_{head[2:]}_{rng}'
-    return f'AR@{head[2:]}_{rng}'  # ARxxx
+def mmdet_metric_names(keys: Sequence[str], max_dets: Sequence[int] = COCO_MAX_DETS) -> Dict[str, str]:
+    """Summary key -> CocoMetric-style name: ``AP -> mAP``, ``AR100 -> AR@100``, ``ARs -> AR_s@<m2>``,
+    ``AP50_tiny -> mAP_50_tiny``, ``AR1500_tiny -> AR@1500_tiny``; ``R50_*``, ``num_gt_*``, ``*_<range>`` of
+    the error analysis unchanged."""
+    standard = standard_keys(max_dets)
+    names = dict(zip(standard, (*_MMDET_STANDARD, *(f'AR@{m}' for m in max_dets),
+                                *(f'AR_{s}@{max_dets[2]}' for s in 'sml'))))
+    for key in keys:
+        head, _, rng = key.partition('_')
+        if key in names or not rng:
+            continue
+        if head == 'AP':
+            names[key] = f'mAP_{rng}'
+        elif head in ('AP50', 'AP75'):
+            names[key] = f'mAP_{head[2:]}_{rng}'
+        elif head.startswith('AR'):
+            names[key] = f'AR@{head[2:]}_{rng}'
+    return {key: names.get(key, key) for key in keys}
 
 
 @METRICS.register_module()
 class SmallObjectMetric(CocoMetric):
-    """COCO box evaluation plus AP / AR per object-size range, identical to pycocotools on the standard numbers.
+    """mmdet's ``CocoMetric``, same arguments and results, with its box evaluation on hotcoco plus AP / AR per
+    object-size range and TIDE's error analysis.
 
-    Reports under ``{prefix}/bbox_``: the 12 numbers of pycocotools' ``COCOeval.summarize()`` with its default
-    parameters (``mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l, AR@1, AR@10, AR@100, AR_s@100, AR_m@100, AR_l@100``;
-    note that mmdet's ``CocoMetric`` computes mAP_50 ... mAP_l at 1000 detections, pycocotools and this metric at
-    100), and per extra area range ``r``: ``mAP_r, mAP_50_r, mAP_75_r`` (at the range detection limit N),
-    ``AR@100_r`` (and ``AR@N_r``), ``R50_r`` (recall at IoU 0.5 with N detections: share of the objects found at
-    all) and ``num_gt_r``. Values are fractions, -1 where there is no ground truth (or no detection at all).
+    ``metric='segm'``, ``'proposal'`` and ``'proposal_fast'`` (alone or in a list with ``'bbox'``) are computed by
+    ``CocoMetric`` itself, so swapping the metric type loses nothing; bad arguments raise what ``CocoMetric`` raises.
+
+    For ``'bbox'`` it reports under ``{prefix}/bbox_``, rounded to 3 decimals as ``CocoMetric``: the 12 numbers of
+    pycocotools' ``COCOeval.summarize()`` with ``maxDets = max_dets`` (``mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l,
+    AR@m0, AR@m1, AR@m2, AR_s@m2, AR_m@m2, AR_l@m2``), and per extra area range ``r``: ``mAP_r, mAP_50_r, mAP_75_r``
+    at the range detection limit ``N``, ``AR@100_r`` (and ``AR@N_r``), ``R50_r`` (recall at IoU 0.5 with ``N``
+    detections: the share of the objects found at all) and ``num_gt_r``; -1 where there is no ground truth.
+
+    **Detection limits.** ``CocoMetric`` evaluates boxes with ``maxDets = proposal_nums = (100, 300, 1000)``: its
+    mAP is read at 100 detections per image but mAP_50 ... mAP_l at 1000, so the same detections score differently
+    from pycocotools' standard ``(1, 10, 100)``, which is this metric's default. ``max_dets=(100, 300, 1000)``
+    reproduces ``CocoMetric``'s numbers (and names: ``AR@1000``, ``AR_s@1000``).
 
     Args:
         ann_file (str, optional): COCO annotation file. ``None``: converted from the dataset's annotations (box
             area, ``ignore_flag`` as crowd), as ``CocoMetric`` does.
-        metric (str | list): Only ``'bbox'``.
-        classwise (bool): Log a per-class table for 'all' and every extra range; add ``{class}_precision`` (AP)
-            results as ``CocoMetric`` does.
+        metric (str | list): ``'bbox'``, ``'segm'``, ``'proposal'``, ``'proposal_fast'`` or a list of them.
+        classwise (bool): Log per-class tables for 'all' and every extra range; add ``{class}_precision`` (AP at
+            ``max_dets[2]``, nan without ground truth) as ``CocoMetric`` does.
+        proposal_nums (sequence): Proposal numbers of the ``'proposal'`` / ``'proposal_fast'`` metrics.
+        iou_thrs (float | list, optional): IoU thresholds averaged into mAP / AR (default 0.50:0.05:0.95).
+        metric_items (list[str], optional): Result names to report (e.g. ``['mAP', 'mAP_tiny']``); default all.
+            An unknown name raises ``KeyError`` as in ``CocoMetric``, here when the metric is built.
+        format_only (bool): Only write the results json (``outfile_prefix`` required), no evaluation.
+        outfile_prefix (str, optional): Where to write ``<prefix>.bbox.json``; default: a temporary directory.
+        file_client_args, backend_args, collect_device, prefix, sort_categories, use_mp_eval: As ``CocoMetric``
+            (``use_mp_eval`` only affects the delegated metrics).
         area_ranges (str | dict): ``'aitod'`` (default: very tiny 0-8², tiny 8²-16², small 16²-32², medium > 32²,
             up to 1500 detections per image), ``'tinyperson'`` (sqrt-area bins 1-20 / 1-8 / 8-12 / 12-20 / 20-32 / >32,
             200 detections), ``'coco'`` (standard numbers only) or ``dict(name=(min_area, max_area))`` in px²
             (inclusive bounds, like pycocotools).
-        max_dets (int, optional): Detections per image for the range numbers; default: the preset's (100 for a dict).
+        max_dets (sequence): The summary's detection limits as pycocotools' ``maxDets`` (must include 100): default
+            ``(1, 10, 100)``, COCO's standard; ``(100, 300, 1000)`` for ``CocoMetric``'s numbers (see above).
+        range_max_dets (int, optional): Detections per image for the range numbers; default: the preset's (100 for
+            a dict).
         area_source (str): Object area for the ranges: ``'annotation'`` (default; the json's ``area`` field, as
             pycocotools: for COCO the mask area) or ``'box'`` (``w * h`` of the box, AI-TOD's convention).
-        iou_thrs (float | list, optional): IoU thresholds averaged into mAP / AR (default 0.50:0.05:0.95).
-        metric_items (list[str], optional): Metric names to report (e.g. ``['mAP', 'mAP_tiny']``); default all.
-        format_only (bool): Only write the results json (``outfile_prefix`` required), no evaluation.
-        outfile_prefix (str, optional): Where to write ``<prefix>.bbox.json``; default: not written.
-        sort_categories (bool): As ``CocoMetric``.
-        backend_args (dict, optional): As ``CocoMetric``.
-        collect_device (str): ``'cpu'`` or ``'gpu'``, for gathering results across processes.
-        prefix (str, optional): Metric name prefix; default ``'coco'``.
+        error_analysis (bool): Log TIDE's error breakdown per size range and the confusion matrix, and report
+            ``bbox_dAP_<type>_<range>`` (AP50 gained by fixing each error type).
+        tide_thrs (sequence): TIDE's ``(pos_thr, bg_thr)`` IoU thresholds.
+        drop_invalid (bool): Drop and count invalid detections (NaN/inf, non-positive sizes) instead of raising.
     """
-    default_prefix: Optional[str] = 'coco'
 
     def __init__(self,
                  ann_file: Optional[str] = None,
-                 metric: Union[str, Sequence[str]] = 'bbox',
+                 metric: Union[str, List[str]] = 'bbox',
                  classwise: bool = False,
-                 area_ranges: AreaRangeSpec = 'aitod',
-                 max_dets: Optional[int] = None,
-                 area_source: str = 'annotation',
+                 proposal_nums: Sequence[int] = (100, 300, 1000),
                  iou_thrs: Optional[Union[float, Sequence[float]]] = None,
                  metric_items: Optional[Sequence[str]] = None,
                  format_only: bool = False,
                  outfile_prefix: Optional[str] = None,
-                 sort_categories: bool = False,
-                 backend_args: Optional[dict] = None,
+                 file_client_args: dict = None,
+                 backend_args: dict = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        metrics = [metric] if isinstance(metric, str) else list(metric)
-        if metrics != ['bbox']:
-            raise ValueError(f"SmallObjectMetric evaluates boxes only (metric='bbox'), got {metric!r}; use mmdet's "
-                             'CocoMetric for segm/proposal evaluation')
+                 prefix: Optional[str] = None,
+                 sort_categories: bool = False,
+                 use_mp_eval: bool = False,
+                 area_ranges: AreaRangeSpec = 'aitod',
+                 max_dets: Sequence[int] = COCO_MAX_DETS,
+                 range_max_dets: Optional[int] = None,
+                 area_source: str = 'annotation',
+                 error_analysis: bool = False,
+                 tide_thrs: Sequence[float] = (0.5, 0.1),
+                 drop_invalid: bool = False) -> None:
+        super().__init__(ann_file=ann_file, metric=metric, classwise=classwise, proposal_nums=proposal_nums,
+                         iou_thrs=iou_thrs, metric_items=metric_items, format_only=format_only,
+                         outfile_prefix=outfile_prefix, file_client_args=file_client_args, backend_args=backend_args,
+                         collect_device=collect_device, prefix=prefix, sort_categories=sort_categories,
+                         use_mp_eval=use_mp_eval)
         if area_source not in ('annotation', 'box'):
             raise ValueError(f"area_source must be 'annotation' or 'box', got {area_source!r}")
-        super().__init__(ann_file=ann_file, metric='bbox', classwise=classwise, iou_thrs=iou_thrs,
-                         metric_items=None, format_only=format_only, outfile_prefix=outfile_prefix,
-                         backend_args=backend_args, collect_device=collect_device, prefix=prefix,
-                         sort_categories=sort_categories)
-        self.area_ranges, self.max_dets = resolve_area_ranges(area_ranges, max_dets)
+        self.area_ranges, self.range_max_dets = resolve_area_ranges(area_ranges, range_max_dets)
+        self.max_dets = resolve_max_dets(max_dets)
         self.area_source = area_source
-        self.metric_items = None if metric_items is None else list(metric_items)
-        if self.metric_items is not None:
-            known = set(self._metric_names())
-            unknown = [m for m in self.metric_items if m not in known and not m.endswith('_precision')]
-            if unknown:
-                raise KeyError(f'metric_items {unknown} are not reported; choose from {sorted(known)}')
+        self.error_analysis = error_analysis
+        self.tide_thrs = tuple(tide_thrs)
+        self.drop_invalid = drop_invalid
+        if metric_items is not None and 'bbox' in self.metrics:
+            known = set(self._bbox_metric_names())
+            known |= set(_COCO_METRIC_ITEMS) if set(self.metrics) - {'bbox'} else set()
+            for item in metric_items:
+                if item not in known:
+                    raise KeyError(f'metric item "{item}" is not supported')
 
-    def _metric_names(self):
-        keys = list(STANDARD_KEYS)
+    def _bbox_metric_names(self) -> List[str]:
+        keys = standard_keys(self.max_dets)
         for name in self.area_ranges:
             keys += [f'AP_{name}', f'AP50_{name}', f'AP75_{name}', f'AR100_{name}', f'R50_{name}', f'num_gt_{name}']
-            keys += [f'AR{self.max_dets}_{name}'] if self.max_dets != 100 else []
-        return [mmdet_metric_name(k) for k in keys]
+            keys += [f'AR{self.range_max_dets}_{name}'] if self.range_max_dets != 100 else []
+        return list(mmdet_metric_names(keys, self.max_dets).values())
 
-    def _detections(self, preds: Sequence[dict]) -> BoxSet:
-        """Predictions -> :class:`BoxSet` with exactly the numbers ``results2json`` would write (float64 xywh)."""
-        cat_ids = np.asarray(self.cat_ids, dtype=np.int64)
-        img_ids, boxes, scores, labels = [], [], [], []
-        for pred in preds:
-            n = len(pred['labels'])
-            img_ids.append(np.full(n, pred['img_id'], dtype=np.int64))
-            boxes.append(np.asarray(pred['bboxes'], dtype=np.float64).reshape(-1, 4))
-            scores.append(np.asarray(pred['scores'], dtype=np.float64))
-            labels.append(np.asarray(pred['labels'], dtype=np.int64))
-        xyxy = np.concatenate(boxes) if boxes else np.zeros((0, 4))
-        labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
-        if len(labels) and (labels.min() < 0 or labels.max() >= len(cat_ids)):
-            raise ValueError(f'predicted labels span {labels.min()}..{labels.max()} but the dataset has '
-                             f'{len(cat_ids)} classes: num_classes of the head and the dataset classes disagree')
-        xywh = np.c_[xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]
-        return BoxSet(image_ids=np.concatenate(img_ids) if img_ids else np.zeros(0, np.int64),
-                      category_ids=cat_ids[labels], boxes=xywh, areas=xywh[:, 2] * xywh[:, 3],
-                      scores=np.concatenate(scores) if scores else np.zeros(0))
+    @contextmanager
+    def _as_coco_metric(self, metrics: List[str]):
+        """Let ``CocoMetric.compute_metrics`` run the given metrics, with the metric items it knows."""
+        saved = self.metrics, self.metric_items
+        self.metrics = metrics
+        if self.metric_items is not None:
+            self.metric_items = [m for m in self.metric_items if m in _COCO_METRIC_ITEMS] or None
+        try:
+            yield
+        finally:
+            self.metrics, self.metric_items = saved
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Evaluate the collected ``(gt, pred)`` pairs of all processes (runs on rank 0)."""
+        if self.format_only:
+            return super().compute_metrics(results)
+        eval_results = OrderedDict()
+        for metric in self.metrics:
+            if metric == 'bbox':
+                eval_results.update(self._compute_bbox(results))
+            else:
+                with self._as_coco_metric([metric]):
+                    eval_results.update(super().compute_metrics(results))
+        return eval_results
+
+    def _compute_bbox(self, results: list) -> Dict[str, float]:
         logger: MMLogger = MMLogger.get_current_instance()
         gts, preds = zip(*results)
-        tmp_dir = None
-        outfile_prefix = self.outfile_prefix
-        if outfile_prefix is None:
-            tmp_dir = tempfile.TemporaryDirectory()
-            outfile_prefix = osp.join(tmp_dir.name, 'results')
-        try:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            prefix = self.outfile_prefix or osp.join(tmp_dir, 'results')
             if self._coco_api is None:
                 logger.info('Converting ground truth to coco format...')
-                self._coco_api = COCO(self.gt_to_coco_json(gt_dicts=gts, outfile_prefix=outfile_prefix))
+                from mmdet.datasets.api_wrappers import COCO
+                self._coco_api = COCO(self.gt_to_coco_json(gt_dicts=gts, outfile_prefix=prefix))
             if self.cat_ids is None:
                 self.cat_ids = self._coco_api.get_cat_ids(cat_names=self.dataset_meta['classes'])
             if self.img_ids is None:
                 self.img_ids = self._coco_api.get_img_ids()
-            if self.format_only or self.outfile_prefix is not None:
-                self.results2json(preds, outfile_prefix)
-            if self.format_only:
-                logger.info(f'results are saved in {osp.dirname(outfile_prefix)}')
-                return OrderedDict()
-        finally:
-            if tmp_dir is not None:
-                tmp_dir.cleanup()
+            if self.outfile_prefix is not None:
+                self.results2json(preds, self.outfile_prefix)
 
-        dets = self._detections(preds)
-        unknown = np.setdiff1d(dets.image_ids, np.asarray(self.img_ids, dtype=np.int64))
-        if len(unknown):
-            raise ValueError(f'{len(unknown)} predicted image ids are not in the annotations (e.g. {unknown[:5]}): '
-                             'the test dataset and ann_file disagree')
-        names = [c['name'] for c in self._coco_api.load_cats(self.cat_ids)]
+        import hotcoco
+        gt = GroundTruth.from_coco(hotcoco.COCO(self._coco_api.dataset), self.area_source, self.cat_ids)
+        dets, dropped = validate_detections(detections_from_predictions(preds, self.cat_ids), self.img_ids,
+                                            self.cat_ids, 'predictions', self.drop_invalid)
+        if dropped:
+            logger.warning(f'dropped invalid detections: {dropped}')
+        dt = gt.coco.load_res(dets)
         if not len(dets):
-            logger.warning('no detections in the whole test set: every metric is -1')
-        report = evaluate_small_objects(gt_from_coco(self._coco_api, self.area_source), dets, self.img_ids,
-                                        self.cat_ids, self.area_ranges, self.max_dets, self.iou_thrs,
-                                        category_names=names)
+            logger.warning('no detections in the whole test set: AP and AR are 0 wherever there is ground truth')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)  # the empty-results warning is logged above
+            report = evaluate_small_objects(gt, dt, self.area_ranges, self.max_dets, self.range_max_dets,
+                                            self.iou_thrs)
         logger.info(f'bbox evaluation (object area from {self.area_source}):\n'
                     + format_tables(report, classwise=self.classwise))
+        stats = dict(report.stats)
+        if self.error_analysis:
+            from .error_analysis import errors_as_stats, format_error_tables, tide_by_range
+            errors = tide_by_range(gt, dt, self.area_ranges, self.range_max_dets, *self.tide_thrs)
+            logger.info('\n' + format_error_tables(errors))
+            stats.update({k: v for k, v in errors_as_stats(errors).items() if k.startswith('dAP_')})
 
-        eval_results = OrderedDict((f'bbox_{mmdet_metric_name(k)}', v) for k, v in report.stats.items())
+        names = mmdet_metric_names(list(stats), self.max_dets)
+        eval_results = OrderedDict((f'bbox_{names[k]}', round(float(v), 3)) for k, v in stats.items())
         if self.classwise:
             for cls, row in report.classwise['all'].items():
-                eval_results[f'{cls}_precision'] = row['AP']
+                eval_results[f'{cls}_precision'] = round(row['AP'], 3) if row['AP'] > -1 else float('nan')
         if self.metric_items is not None:
-            wanted = {f'bbox_{m}' for m in self.metric_items} | set(self.metric_items)
+            wanted = {f'bbox_{m}' for m in self.metric_items}
             eval_results = OrderedDict((k, v) for k, v in eval_results.items() if k in wanted)
+        ap = [stats[k] for k in ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')]
+        logger.info('bbox_mAP_copypaste: ' + ' '.join(f'{v:.3f}' for v in ap))
         return eval_results

@@ -1,4 +1,5 @@
-"""Fixes for mmdet 3.3.0 bugs that stop stock mmdet configs used by ghostdet from running."""
+"""Fixes for mmdet 3.3.0 bugs that stop stock mmdet configs used by ghostdet from running (applied by
+:mod:`ghostdet.patches`)."""
 import functools
 
 

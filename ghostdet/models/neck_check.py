@@ -3,18 +3,19 @@
 mmdet builds a detector whose ``neck.in_channels`` disagree with the backbone's outputs without a word (mmdet issue
 6810: depending on the neck, training then stops at the first forward with a conv shape error or runs on and
 reports mAP near 0). A ghostdet backbone knows its ``out_channels`` for the chosen ``out_indices``, so the mismatch
-is caught when the model is built: :func:`install_neck_check` wraps the build function of mmengine's and mmdet's
-``MODELS`` registries (which ``MODELS.build``, ``Runner`` and ``init_detector`` use), and every model config with a
-ghostdet backbone and a neck is checked by :func:`check_neck_in_channels`: after a successful build, and when the
-build fails (necks such as FPN and SSDNeck often trip over wrong channels in their own constructors with a bare
-AssertionError), so that the error names the cause.
+is caught when the model is built: :func:`install_neck_check` (a patch in :mod:`ghostdet.patches`) wraps the
+build function of mmengine's and mmdet's ``MODELS`` registries (which ``MODELS.build``, ``Runner`` and
+``init_detector`` use), and every model config with a ghostdet backbone and a neck is checked by
+:func:`check_neck_in_channels`: after a successful build, and when the build fails (necks such as FPN and SSDNeck
+often trip over wrong channels in their own constructors with a bare AssertionError), so that the error names the
+cause.
 """
 import functools
 from typing import List, Optional, Union
 
 import torch.nn as nn
 
-from .backbones.base import LightweightBackbone
+from .backbones.base import LightweightBackbone, builds_lightweight_backbone
 
 # Necks that take the backbone's levels deepest first.
 REVERSED_INPUT_NECKS = ('YOLOV3Neck', )
@@ -66,11 +67,7 @@ def _ghostdet_backbone_from_cfg(cfg: dict) -> Optional[LightweightBackbone]:
     from mmdet.registry import MODELS
 
     backbone_cfg = cfg.get('backbone')
-    if not isinstance(backbone_cfg, dict):
-        return None
-    backbone_type = backbone_cfg.get('type')
-    backbone_cls = backbone_type if isinstance(backbone_type, type) else MODELS.get(str(backbone_type))
-    if not (isinstance(backbone_cls, type) and issubclass(backbone_cls, LightweightBackbone)):
+    if not builds_lightweight_backbone(backbone_cfg):
         return None
     try:
         return MODELS.build(backbone_cfg)
@@ -84,7 +81,7 @@ def _checked_build(build_func):
         is_model_cfg = isinstance(cfg, dict) and 'neck' in cfg and 'backbone' in cfg
         try:
             model = build_func(cfg, *args, **kwargs)
-        except Exception as error:
+        except Exception:
             # a neck given the wrong channels often fails inside its own constructor (FPN's and SSDNeck's
             # assertions); name the actual cause instead
             backbone = _ghostdet_backbone_from_cfg(cfg) if is_model_cfg else None

@@ -12,8 +12,7 @@ from mmdet.testing import demo_mm_inputs
 
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
-from ghostdet.models.detectors.distillation import load_teacher_model_config
-from test_configs import quiet_single_threaded  # noqa: F401
+from ghostdet.models.detectors import load_teacher_model_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / 'configs' / 'distill').glob('*.py'))

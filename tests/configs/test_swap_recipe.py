@@ -4,7 +4,7 @@ import pytest
 from mmengine.config import Config
 from mmdet.registry import MODELS
 
-from test_configs import build_without_pretrained, quiet_single_threaded, train_and_predict  # noqa: F401
+from ghostdet.testing import build_without_pretrained, train_and_predict
 
 RECIPE = """
 _base_ = '{base}'

@@ -1,3 +1,4 @@
+"""RandomRotate90: boxes follow the pixels through every quarter turn; masks and bad probabilities are refused."""
 import numpy as np
 import pytest
 import torch

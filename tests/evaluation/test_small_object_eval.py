@@ -1,18 +1,18 @@
-"""Summary numbers against pycocotools: the 12 standard ones from ``COCOeval.summarize()``, the range numbers from
-``COCOeval`` run with those ranges as its ``areaRng``."""
+"""Summary numbers against pycocotools: the 12 standard ones from ``COCOeval.summarize()`` (for COCO's and mmdet's
+detection limits), the range numbers from ``COCOeval`` run with those ranges as its ``areaRng``."""
+import hotcoco
 import numpy as np
 import pytest
-from random_coco import box_area_gt, coco_api, mean_valid, pycocotools_eval, random_coco_problem
 
-from ghostdet.evaluation import (AREA_RANGE_PRESETS, STANDARD_KEYS, dt_from_results, evaluate_small_objects,
-                                 format_tables, gt_from_coco, resolve_area_ranges)
+from ghostdet.evaluation import (AREA_RANGE_PRESETS, GroundTruth, evaluate_small_objects, format_tables,
+                                 resolve_area_ranges, resolve_max_dets, standard_keys)
+from ghostdet.testing.coco import box_area_gt, mean_valid, pycocotools_eval, random_coco_problem
 
 
 def report_for(gt_dict, dets, area_source='annotation', **kwargs):
-    coco = coco_api(gt_dict)
-    names = [c['name'] for c in coco.loadCats(coco.getCatIds())]
-    return evaluate_small_objects(gt_from_coco(coco, area_source), dt_from_results(dets), coco.getImgIds(),
-                                  coco.getCatIds(), category_names=names, **kwargs)
+    gt = GroundTruth.from_coco(hotcoco.COCO(gt_dict), area_source)
+    return evaluate_small_objects(gt, gt.coco.load_res(dets) if dets else gt.coco.load_res(np.zeros((0, 7))),
+                                  **kwargs)
 
 
 def range_reference(gt_dict, dets, ranges, max_dets, iou_thrs=None):
@@ -41,31 +41,32 @@ def assert_ranges_match(report, reference, max_dets):
             assert s[f'AR{max_dets}_{name}'] == pytest.approx(arn, abs=1e-12), name
 
 
-@pytest.mark.parametrize('seed', range(4))
-def test_standard_numbers_equal_summarize(seed):
-    gt, dets = random_coco_problem(seed, max_dets_per_image=130)  # > 100: the 100-detection cut matters
-    report = report_for(gt, dets)
-    reference = pycocotools_eval(gt, dets).stats
-    for i, key in enumerate(STANDARD_KEYS):
-        assert abs(report.stats[key] - reference[i]) <= 1e-9, key
-
-
 @pytest.mark.parametrize('seed', range(3))
+@pytest.mark.parametrize('max_dets', [(1, 10, 100), (100, 300, 1000), (1, 100, 1500)])
+def test_standard_numbers_equal_summarize(seed, max_dets):
+    """COCO's limits, mmdet CocoMetric's (AP at 100, AP50..APl at 1000) and AI-TOD's, exactly as summarize()."""
+    gt, dets = random_coco_problem(seed, num_images=12, dets_per_image=1100 if seed == 0 else 130)
+    report = report_for(gt, dets, area_ranges='coco', max_dets=max_dets)
+    reference = pycocotools_eval(gt, dets, max_dets=max_dets).stats
+    assert list(report.stats) == standard_keys(max_dets)
+    np.testing.assert_allclose(list(report.stats.values()), reference, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('seed', range(2))
 def test_aitod_ranges_equal_pycocotools_with_custom_area_rng(seed):
-    gt, dets = random_coco_problem(30 + seed, max_dets_per_image=160)
-    ranges, max_dets = AREA_RANGE_PRESETS['aitod']
-    report = report_for(gt, dets, area_ranges='aitod', max_dets=120)
-    assert report.max_dets == 120
+    gt, dets = random_coco_problem(30 + seed, dets_per_image=160)
+    ranges, preset_dets = AREA_RANGE_PRESETS['aitod']
+    report = report_for(gt, dets, area_ranges='aitod', range_max_dets=120)
+    assert report.range_max_dets == 120 and preset_dets == 1500
     assert_ranges_match(report, range_reference(gt, dets, ranges, 120), 120)
-    # a range without ground truth is -1 (class 0 is the only one below 8² px here, and it is not always present)
-    assert set(report.ranges) == {'verytiny', 'tiny', 'small', 'medium'} and max_dets == 1500
+    assert set(report.ranges) == {'verytiny', 'tiny', 'small', 'medium'}
 
 
 def test_tinyperson_and_custom_ranges_with_box_area():
     gt, dets = random_coco_problem(40)
     custom = {'below12': (0, 12 ** 2), 'from12to40': (12 ** 2, 40 ** 2), 'empty': (1e8, 1e9)}
     for spec, ranges in (('tinyperson', AREA_RANGE_PRESETS['tinyperson'][0]), (custom, custom)):
-        report = report_for(gt, dets, area_source='box', area_ranges=spec, max_dets=100)
+        report = report_for(gt, dets, area_source='box', area_ranges=spec, range_max_dets=100)
         assert_ranges_match(report, range_reference(box_area_gt(gt), dets, ranges, 100), 100)
     assert report.stats['AP_empty'] == -1 and report.stats['num_gt_empty'] == 0
     # the area source changes the range numbers but not which boxes exist
@@ -76,7 +77,7 @@ def test_tinyperson_and_custom_ranges_with_box_area():
 def test_custom_iou_thresholds():
     gt, dets = random_coco_problem(41)
     thrs = [0.3, 0.5, 0.75]
-    report = report_for(gt, dets, area_ranges='aitod', max_dets=100, iou_thrs=thrs)
+    report = report_for(gt, dets, area_ranges='aitod', range_max_dets=100, iou_thrs=thrs)
     assert_ranges_match(report, range_reference(gt, dets, AREA_RANGE_PRESETS['aitod'][0], 100, thrs), 100)
     # AP50 / AP75 are found even when the grid lacks the exact float (pycocotools' equality lookup would give -1)
     report = report_for(gt, dets, iou_thrs=np.linspace(.1, .9, 17))
@@ -85,7 +86,7 @@ def test_custom_iou_thresholds():
 
 def test_classwise_tables_match_pycocotools():
     gt, dets = random_coco_problem(42)
-    report = report_for(gt, dets, area_ranges='aitod', max_dets=100)
+    report = report_for(gt, dets, area_ranges='aitod', range_max_dets=100)
     ranges = {'all': (0, 1e10), **AREA_RANGE_PRESETS['aitod'][0]}
     ref = pycocotools_eval(gt, dets, area_ranges=ranges, max_dets=[1, 10, 100])
     prec, rec = ref.eval['precision'], ref.eval['recall']
@@ -102,12 +103,12 @@ def test_classwise_tables_match_pycocotools():
     assert 'per class: verytiny' in text and 'class3' in text
 
 
-def test_empty_results_warn_and_give_minus_one():
+def test_empty_results_give_pycocotools_numbers():
     gt, _ = random_coco_problem(0)
     with pytest.warns(UserWarning, match='no detections'):
         report = report_for(gt, [], area_ranges='aitod')
-    assert all(v == -1 for k, v in report.stats.items() if not k.startswith('num_gt'))
-    assert report.stats['num_gt_small'] > 0
+    np.testing.assert_array_equal(list(report.stats.values())[:12], pycocotools_eval(gt, []).stats)
+    assert report.stats['AP'] == 0 and report.stats['AP_small'] == 0 and report.stats['num_gt_small'] > 0
     format_tables(report, classwise=True)
 
 
@@ -133,6 +134,12 @@ def test_bad_area_ranges(spec, message):
         resolve_area_ranges(spec)
 
 
+@pytest.mark.parametrize('max_dets', [(1, 10, 300), (100, 10, 1000), (1, 100), 'abc'])
+def test_bad_max_dets(max_dets):
+    with pytest.raises(ValueError, match='max_dets'):
+        resolve_max_dets(max_dets)
+
+
 def test_presets():
     assert resolve_area_ranges('coco') == ({}, 100)
     assert resolve_area_ranges(None) == ({}, 100)
@@ -141,4 +148,4 @@ def test_presets():
     assert dets == 1500
     ranges, dets = resolve_area_ranges('tinyperson')
     assert ranges['tiny'] == (1, 400) and ranges['tiny2'] == (64, 144) and dets == 200
-    assert resolve_area_ranges({'tiny': (0, 256)}, max_dets=300) == ({'tiny': (0.0, 256.0)}, 300)
+    assert resolve_area_ranges({'tiny': (0, 256)}, range_max_dets=300) == ({'tiny': (0.0, 256.0)}, 300)

@@ -10,8 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 import ghostdet  # noqa: F401
 from ghostdet.models import switch_detector_to_deploy
-
-from reference_utils import randomise_batch_norms
+from ghostdet.testing import randomise_batch_norms
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 

@@ -1,4 +1,6 @@
-"""get_flops.py, benchmark.py and model_zoo.py: dataset-free complexity and latency of detector configs."""
+"""get_flops.py, benchmark.py, model_zoo.py and benchmark_backbones.py: dataset-free complexity and latency of
+detector configs and backbones."""
+import argparse
 import re
 import subprocess
 import sys
@@ -11,8 +13,9 @@ from mmengine.runner import save_checkpoint
 
 import ghostdet  # noqa: F401
 from ghostdet.analysis import build_detector, complexity_by_part, config_input_shape, latency_summary, load_config
-
-from reference_utils import conv_macs
+from ghostdet.analysis.backbone_speed import backbone_speed_table
+from ghostdet.cli import add_timing_arguments
+from ghostdet.testing import conv_macs
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
@@ -53,13 +56,12 @@ def test_ghostnetv3_is_counted_fused():
     assert train_form['backbone']['flops'] > 2 * fused['backbone']['flops']
 
 
-def test_config_input_shape():
-    assert config_input_shape(load_config(str(CONFIGS / 'ghostnet/retinanet_ghostnet-1.0x_fpn_1x_coco.py'))) == \
-        (800, 1333)
-    assert config_input_shape(load_config(str(CONFIGS / 'ghostnet/yolov3_ghostnet-1.0x_8xb24-ms-416-300e_coco.py'))) \
-        == (416, 416)
-    assert config_input_shape(load_config(str(CONFIGS / 'shufflenetv2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py'))) \
-        == (320, 320)
+@pytest.mark.parametrize('config, shape', [
+    ('ghostnet/retinanet_ghostnet-1.0x_fpn_1x_coco.py', (800, 1333)),
+    ('ghostnet/yolov3_ghostnet-1.0x_8xb24-ms-416-300e_coco.py', (416, 416)),
+    ('shufflenetv2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py', (320, 320))])
+def test_config_input_shape(config, shape):
+    assert config_input_shape(load_config(str(CONFIGS / config))) == shape
 
 
 def test_latency_summary():
@@ -105,3 +107,23 @@ def test_model_zoo_rows():
                                                      '| ghostnet/ssdlite_ghostnet-1.0x_8xb24-600e_coco.py']
     assert rows[0].endswith('| 21.3 [2] |') and rows[1].endswith('| – |')
     assert '[2] mmdet 3.3.0 model zoo' in out
+
+
+def test_backbone_speed_rows_against_their_reference():
+    lines = list(backbone_speed_table(shape=(64, 64), repeats=1, warmup=0, only='ShuffleNetV1'))
+    assert 'input 1x3x64x64' in lines[0] and 'torch threads' in lines[0]
+    (row, ) = [line for line in lines[2:]]
+    name, ours, reference, ratio = re.fullmatch(r'\| (.+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|', row).groups()
+    assert name == 'ShuffleNetV1 1.0x g3'
+    assert float(ours) > 0 and float(reference) > 0 and float(ratio) > 0
+    with pytest.raises(ValueError, match='no row name contains'):
+        next(backbone_speed_table(only='ResNet'))
+
+
+def test_timing_arguments_are_checked():
+    parser = argparse.ArgumentParser()
+    add_timing_arguments(parser, repeats=5, warmup=2)
+    assert vars(parser.parse_args([])) == dict(repeats=5, warmup=2, threads=None)
+    for bad in (['--repeats', '0'], ['--warmup', '-1'], ['--threads', '0']):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)

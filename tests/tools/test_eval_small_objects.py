@@ -1,22 +1,29 @@
-"""tools/analysis_tools/eval_small_objects.py on json and pickle results, against pycocotools."""
-import importlib.util
+"""tools/analysis_tools/eval_small_objects.py as users run it: a separate process, json and pickle results."""
 import json
 import os
 import pickle
+import re
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), 'evaluation'))
-from random_coco import pycocotools_eval, random_coco_problem  # noqa: E402
+from ghostdet.evaluation import evaluate_result_files
+from ghostdet.testing.coco import pycocotools_eval, random_coco_problem
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-spec = importlib.util.spec_from_file_location(
-    'eval_small_objects', os.path.join(REPO, 'tools', 'analysis_tools', 'eval_small_objects.py'))
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
+TOOL = os.path.join(REPO, 'tools', 'analysis_tools', 'eval_small_objects.py')
+STANDARD = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl']
+
+
+def run_tool(*args, probe=False):
+    """The tool in a fresh interpreter; with ``probe``, it also prints whether torch / mmdet were imported."""
+    code = ('import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name="__main__"); '
+            'print("IMPORTED", "torch" in sys.modules, "mmdet" in sys.modules)') if probe else None
+    cmd = [sys.executable, '-c', code, TOOL, *args] if probe else [sys.executable, TOOL, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
 @pytest.fixture
@@ -29,24 +36,36 @@ def files(tmp_path):
     return gt_dict, dets, str(ann), str(res)
 
 
-def test_summary_json_matches_pycocotools_and_plot_written(files, tmp_path):
+def test_json_results_as_a_process_without_torch_or_mmdet(files, tmp_path):
     gt_dict, dets, ann, res = files
     out = tmp_path / 'out'
-    tool.main([ann, res, '--out-dir', str(out), '--classwise'])
+    proc = run_tool(ann, res, '--out-dir', str(out), '--classwise', '--error-analysis', probe=True)
+    assert proc.returncode == 0, proc.stderr
+    assert 'IMPORTED False False' in proc.stdout and 'TIDE errors per object size' in proc.stdout
     summary = json.loads((out / 'summary.json').read_text())
-    ref = pycocotools_eval(gt_dict, dets)
-    keys = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl']
-    np.testing.assert_allclose([summary[k] for k in keys], ref.stats, rtol=0, atol=1e-12)
-    for name in ('verytiny', 'tiny', 'small', 'medium'):
-        assert {f'AP_{name}', f'AP50_{name}', f'AR100_{name}'} <= set(summary)
+    np.testing.assert_allclose([summary[k] for k in STANDARD], pycocotools_eval(gt_dict, dets).stats, rtol=0,
+                               atol=1e-12)
     aitod = pycocotools_eval(gt_dict, dets, area_ranges={'vt': (0, 64), 't': (64, 256)}, max_dets=[1, 10, 100, 1500])
     tiny = aitod.eval['precision'][0, :, :, 1, 3]
     assert summary['AP50_tiny'] == pytest.approx(tiny[tiny > -1].mean(), abs=1e-12)
-    assert (out / 'ap_recall_vs_size.png').stat().st_size > 10000
+    assert summary['TIDE_Miss_tiny'] >= 0 and len(summary['confusion_matrix']['matrix']) == 6
+    for png in ('ap_recall_vs_size.png', 'tide_errors.png', 'confusion_matrix.png'):
+        assert (out / png).stat().st_size > 10000, png
     assert set(json.loads((out / 'classwise.json').read_text())) == {'all', 'verytiny', 'tiny', 'small', 'medium'}
 
 
-def test_pickle_from_test_py_gives_the_same_numbers(files, tmp_path):
+def test_pickle_payload_refused_by_the_tool_without_running(files, tmp_path):
+    *_, ann, _ = files
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pkl'
+    # protocol 0 by hand: GLOBAL posix system, then call it with the shell command
+    evil.write_bytes(f'cposix\nsystem\n(Vtouch {marker}\ntR.'.encode())
+    proc = run_tool(ann, str(evil))
+    assert proc.returncode != 0 and 'refused to load posix.system' in proc.stderr
+    assert not marker.exists()
+
+
+def test_pickle_from_test_py_gives_the_json_numbers(files, tmp_path):
     gt_dict, dets, ann, res = files
     cat_index = {c['id']: i for i, c in enumerate(gt_dict['categories'])}
     samples = []
@@ -60,36 +79,33 @@ def test_pickle_from_test_py_gives_the_same_numbers(files, tmp_path):
     pkl = tmp_path / 'model_b.pkl'
     pkl.write_bytes(pickle.dumps(samples))
     out = tmp_path / 'two'
-    both = tool.main([ann, res, str(pkl), '--labels', 'json', 'pickle', '--out-dir', str(out),
-                      '--area-ranges', '{"tiny": [0, 256], "rest": [256, 1e10]}'])
+    both = evaluate_result_files(ann, [res, str(pkl)], labels=['json', 'pickle'], out_dir=str(out),
+                                 area_ranges={'tiny': [0, 256], 'rest': [256, 1e10]})
     for key, value in both['json'].items():
         assert both['pickle'][key] == pytest.approx(value, abs=1e-9), key
     assert set(json.loads((out / 'summary.json').read_text())) == {'json', 'pickle'}
-    assert (out / 'ap_recall_vs_size.png').exists()
 
 
-def test_clear_errors(files, tmp_path):
+@pytest.mark.parametrize('args, message', [
+    (['{res}', '{res}'], 'did you swap'),
+    (['{ann}', '{res}', '--area-ranges', 'huge'], 'unknown area-range preset'),
+    (['{ann}', '{res}', '--max-dets', '1', '10', '300'], 'including 100'),
+    (['{ann}', '{bad}'], r'detection #0 .* image id that is not in the annotations'),
+])
+def test_clear_errors(files, tmp_path, args, message):
     gt_dict, dets, ann, res = files
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps([dict(d, image_id=999999) for d in dets[:3]]))
-    with pytest.raises(SystemExit, match='image ids are not in the annotation file'):
-        tool.main([ann, str(bad)])
-    bad.write_text(json.dumps([dict(d, category_id=777) for d in dets[:3]]))
-    with pytest.raises(SystemExit, match='category ids are not in the annotation file'):
-        tool.main([ann, str(bad)])
-    bad.write_text(json.dumps({'annotations': dets}))
-    with pytest.raises(SystemExit, match='list of detections'):
-        tool.main([ann, str(bad)])
-    bad.write_text(json.dumps([{'image_id': 1, 'bbox': [0, 0, 1]}]))
-    with pytest.raises(SystemExit, match='detection #0'):
-        tool.main([ann, str(bad)])
-    bad.write_text('{not json')
-    with pytest.raises(SystemExit, match='cannot read'):
-        tool.main([ann, str(bad)])
-    with pytest.raises(SystemExit, match='swap'):
-        tool.main([res, res])
-    with pytest.raises(SystemExit, match='--area-ranges'):
-        tool.main([ann, res, '--area-ranges', 'huge'])
-    (tmp_path / 'x.pkl').write_bytes(pickle.dumps([{'boxes': 1}]))
-    with pytest.raises(SystemExit, match='pred_instances'):
-        tool.main([ann, str(tmp_path / 'x.pkl')])
+    proc = run_tool(*(a.format(ann=ann, res=res, bad=bad) for a in args))
+    assert proc.returncode != 0
+    assert re.search(message, proc.stderr), proc.stderr
+
+
+def test_drop_invalid_counts(files, tmp_path):
+    gt_dict, dets, ann, _ = files
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps([dict(d, bbox=[1, 1, -1, 2]) if i % 10 == 0 else d for i, d in enumerate(dets)]))
+    summary = evaluate_result_files(ann, [str(bad)], drop_invalid=True)['bad']
+    assert summary['num_dropped'] == len(range(0, len(dets), 10))
+    kept = [d for i, d in enumerate(dets) if i % 10]
+    assert summary['AP'] == pytest.approx(pycocotools_eval(gt_dict, kept).stats[0], abs=1e-12)

@@ -1,7 +1,8 @@
 """A DistillationDetector trained by mmengine's Runner: checkpoints without the teacher; the exported student is a
 plain mmdet detector that predicts exactly as the wrapper did and runs in mmdet's test flow."""
 import copy
-import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,9 @@ from mmdet.registry import MODELS
 
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
+from ghostdet.models.detectors import export_student, student_config
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('export_student',
-                                                  REPO / 'tools' / 'model_converters' / 'export_student.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_metric(config: Config, work_dir: Path, checkpoint: Path) -> dict:
@@ -80,9 +74,8 @@ def test_training_logs_distillation_losses_and_saves_no_teacher(trained):
 
 def test_exported_student_predicts_like_the_wrapper_and_runs_in_mmdet_test_flow(trained, tmp_path):
     root, config = trained
-    tool = load_tool()
-    tool.main([str(root / 'distill.py'), str(root / 'work' / 'iter_2.pth'), str(tmp_path / 'student.pth'),
-               str(tmp_path / 'student_config.py')])
+    export_student(config, str(root / 'work' / 'iter_2.pth'), str(tmp_path / 'student.pth'),
+                   str(tmp_path / 'student_config.py'))
 
     exported = CheckpointLoader.load_checkpoint(str(tmp_path / 'student.pth'), map_location='cpu')['state_dict']
     assert exported and not [k for k in exported if k.startswith(('student.', 'adapters.')) or 'teacher' in k]
@@ -107,9 +100,28 @@ def test_exported_student_predicts_like_the_wrapper_and_runs_in_mmdet_test_flow(
 
 def test_export_refuses_what_is_not_a_distillation_checkpoint(trained, tmp_path):
     root, config = trained
-    tool = load_tool()
-    plain = tool.student_config(config)
+    plain = student_config(config)
     with pytest.raises(ValueError, match='expected a DistillationDetector config'):
-        tool.student_config(plain)
+        student_config(plain)
     with pytest.raises(CheckpointMismatchError, match='no "student.\\*" weights'):
-        tool.export_student(config, str(root / 'teacher.pth'), str(tmp_path / 'x.pth'))
+        export_student(config, str(root / 'teacher.pth'), str(tmp_path / 'x.pth'))
+    assert not (tmp_path / 'x.pth').exists()
+    with pytest.raises(ValueError, match='is the input'):
+        export_student(config, str(root / 'work' / 'iter_2.pth'), str(root / 'work' / 'iter_2.pth'), force=True)
+
+
+def test_cli_never_overwrites_without_force(trained, tmp_path):
+    root, config = trained
+    out_checkpoint, out_config = tmp_path / 'student.pth', tmp_path / 'student.py'
+    out_config.write_text('# a file of the user')
+    command = [sys.executable, str(REPO / 'tools' / 'model_converters' / 'export_student.py'),
+               str(root / 'distill.py'), str(root / 'work' / 'iter_2.pth'), str(out_checkpoint), str(out_config)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 1 and 'already exist' in result.stderr and '--force' in result.stderr
+    assert out_config.read_text() == '# a file of the user' and not out_checkpoint.exists()
+
+    result = subprocess.run(command + ['--force'], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert Config.fromfile(str(out_config)).model.type == 'RTMDet'
+    exported = CheckpointLoader.load_checkpoint(str(out_checkpoint), map_location='cpu')['state_dict']
+    assert not [k for k in exported if k.startswith(('student.', 'adapters.'))]

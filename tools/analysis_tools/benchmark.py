@@ -10,6 +10,17 @@ neck / head BatchNorms folded into their convs. ``--mode tensor`` (default) time
 detectors including RPN proposals and the RoI head); ``--mode predict`` adds box decoding and NMS, which only
 means something with trained weights (random weights give arbitrary box counts). The default shape is the config's
 test Resize scale (for keep-ratio resizes, the largest image it gives), padded as the data preprocessor pads it.
+
+Whole path, PyTorch against exported runtimes (interleaved in one run, CPU):
+
+    python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT] --backend pytorch onnxruntime openvino
+        [--precision fp32 bf16 int8] [--image IMG] [--calib-images DIR_OR_ANN] [--threads 2] [--shape H W]
+
+times image -> detections in image pixels: pre-processing (test pipeline, normalisation), network, decoding + NMS,
+post-processing, for eager PyTorch (inference form) and every backend/precision (bf16 on OpenVINO only; int8
+calibrated on --calib-images, default the timed image), with the same thread count for torch and the runtimes
+(default 2). Random weights score every prior about equally (so post-processing load is arbitrary): pass a
+checkpoint, or a realistic score threshold (e.g. --cfg-options model.test_cfg.score_thr=0.05, mmdeploy's default).
 """
 import argparse
 
@@ -18,6 +29,8 @@ from mmengine.config import DictAction
 
 import ghostdet  # noqa: F401
 from ghostdet.analysis import build_detector, config_input_shape, latency_summary, load_config, measure_latency
+
+BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
 
 
 def main():
@@ -32,11 +45,26 @@ def main():
     parser.add_argument('--mode', default='tensor', choices=('tensor', 'predict'))
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s default)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--backend', nargs='+', choices=BACKENDS,
+                        help='time the whole path on these backends against eager PyTorch, interleaved')
+    parser.add_argument('--precision', nargs='+', default=['fp32'], choices=('fp32', 'bf16', 'int8'),
+                        help='precisions of the exported backends (bf16: OpenVINO only)')
+    parser.add_argument('--image', help='image to time with --backend (default: a generated 640x480 image)')
+    parser.add_argument('--calib-images', help='int8 calibration images (folder or COCO json; default: --image)')
     args = parser.parse_args()
     if args.repeats < 1 or args.warmup < 0:
         parser.error('--repeats must be >= 1 and --warmup >= 0')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: torch sees no CUDA device')
+    if args.backend:
+        if args.device != 'cpu':
+            parser.error('--backend compares CPU runtimes: use --device cpu')
+        from ghostdet.deploy.benchmark import benchmark_backends, format_table
+        result = benchmark_backends(args.config, args.checkpoint, args.backend, args.precision, args.shape,
+                                    args.image, args.calib_images, args.repeats, args.warmup, args.threads or 2,
+                                    args.cfg_options)
+        print(format_table(result))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -12,8 +12,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-import ghostdet  # noqa: F401
-from ghostdet.analysis import build_detector, complexity_by_part, config_input_shape, load_config
+from ghostdet.analysis import complexity_table
 
 
 def main():
@@ -23,18 +22,7 @@ def main():
     parser.add_argument('--no-deploy', action='store_true', help='count the training form (GhostNetV3 branches, BN)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     args = parser.parse_args()
-
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    shape = tuple(args.shape) if args.shape else config_input_shape(cfg)
-    model = build_detector(cfg, deploy=not args.no_deploy)
-    parts = complexity_by_part(model, shape)
-    form = 'training form' if args.no_deploy else 'inference form'
-    print(f'{args.config}\ninput 1x3x{shape[0]}x{shape[1]} ({form}); FLOPs = multiply-adds')
-    print(f'| part | params (M) | GFLOPs |\n|---|---|---|')
-    for name, value in parts.items():
-        print(f'| {name} | {value["params"] / 1e6:.3f} | {value["flops"] / 1e9:.3f} |')
+    print(complexity_table(args.config, args.shape, deploy=not args.no_deploy, cfg_options=args.cfg_options))
 
 
 if __name__ == '__main__':

@@ -17,12 +17,12 @@ from mmdet.registry import MODELS
 from ...checkpoint import CheckpointMismatchError
 from ..layers import channel_shuffle, conv_norm_act, make_divisible
 from .base import LightweightBackbone
+from .shufflenet_v2 import add_stem_and_stages
 
 # groups -> output channels of stage2, stage3, stage4 at widen_factor 1.0 (paper Table 1); scaled widths are
 # rounded to multiples of 8, the stem is int(24 * widen_factor) (mmpretrain)
-STAGE_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
-                  8: (384, 768, 1536)}
-STAGE_REPEATS = (4, 8, 4)  # units in stage2, stage3, stage4; the first of each has stride 2
+STAGE_CHANNELS_BY_GROUPS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960), 4: (272, 544, 1088),
+                            8: (384, 768, 1536)}
 STEM_CHANNELS = 24
 
 
@@ -95,11 +95,12 @@ class ShuffleNetV1(LightweightBackbone):
         widen_factor (float): Width multiplier of the stage channels (the paper's 0.25x .. 2.0x); stage widths
             are rounded to multiples of 8, the stem is ``int(24 * widen_factor)``. Every unit's channels must split
             into ``groups`` (e.g. groups=4 needs 1.0x or 2.0x), else a ValueError says where they do not.
-        out_indices (Sequence[int]): Levels to return, sorted, in [0, 3]. Default (1, 2, 3): strides 8/16/32.
+        out_indices (int | Sequence[int]): Levels to return, sorted, in [0, 3]. Default (1, 2, 3): strides 8/16/32.
         frozen_stages (int): -1 freezes nothing, 0 ``conv1``, k ``conv1`` and levels 0 .. k-1.
         norm_eval (bool): Keep BatchNorm layers in eval mode while training (frozen statistics).
         norm_cfg (dict): Norm layer config (``BN``, ``SyncBN`` ...).
         act_cfg (dict): Activation config (ReLU in the paper).
+        deploy (bool): Build the inference form (see :class:`LightweightBackbone`), to load a converted checkpoint.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads an mmpretrain
             ShuffleNetV1 checkpoint as it is (``head`` dropped; every backbone weight must be covered).
             megvii-model/ShuffleNet-Series V1 weights are refused: they use the inverse shuffle order.
@@ -109,29 +110,23 @@ class ShuffleNetV1(LightweightBackbone):
 
     def __init__(self, groups: int = 3, widen_factor: float = 1.0, out_indices: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU', inplace=True), init_cfg=None):
-        super().__init__(out_indices, frozen_stages, norm_eval, init_cfg)
-        if groups not in STAGE_CHANNELS:
-            raise ValueError(f'ShuffleNetV1: groups must be one of {sorted(STAGE_CHANNELS)}, got {groups!r}')
+                 act_cfg: dict = dict(type='ReLU', inplace=True), deploy: bool = False, init_cfg=None):
+        super().__init__(out_indices, frozen_stages, norm_eval, deploy, init_cfg)
+        if groups not in STAGE_CHANNELS_BY_GROUPS:
+            raise ValueError(f'ShuffleNetV1: groups must be one of {sorted(STAGE_CHANNELS_BY_GROUPS)}, got {groups!r}')
         if not (isinstance(widen_factor, (int, float)) and math.isfinite(widen_factor)
                 and int(STEM_CHANNELS * widen_factor) > 0):
             raise ValueError(f'ShuffleNetV1: widen_factor must be a positive number (>= 1/24), got {widen_factor!r}')
         self.groups, self.widen_factor = groups, widen_factor
         stem_channels = int(STEM_CHANNELS * widen_factor)
-        channels = [make_divisible(c * widen_factor, 8) for c in STAGE_CHANNELS[groups]]
+        channels = [make_divisible(c * widen_factor, 8) for c in STAGE_CHANNELS_BY_GROUPS[groups]]
         self._check_group_divisibility(stem_channels, channels)
 
-        self.conv1 = conv_norm_act(3, stem_channels, 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        in_channels = stem_channels
-        for index, (repeats, out_channels) in enumerate(zip(STAGE_REPEATS, channels)):
-            units = [ShuffleUnit(in_channels if i == 0 else out_channels, out_channels, groups, 2 if i == 0 else 1,
-                                 group_compress=index > 0 or i > 0, norm_cfg=norm_cfg, act_cfg=act_cfg)
-                     for i in range(repeats)]
-            self.add_module(f'stage{index + 2}', nn.Sequential(*units))
-            in_channels = out_channels
+        add_stem_and_stages(self, stem_channels, channels, norm_cfg, act_cfg,
+                            lambda cin, cout, stride, after_stem: ShuffleUnit(
+                                cin, cout, groups, stride, group_compress=not after_stem, norm_cfg=norm_cfg,
+                                act_cfg=act_cfg))
         self._set_levels([self.maxpool, self.stage2, self.stage3, self.stage4], [stem_channels, *channels])
-        self.train()  # apply frozen_stages / norm_eval from the start
 
     def _check_group_divisibility(self, stem_channels: int, channels: Sequence[int]) -> None:
         """Name the first group conv whose channels do not split into ``groups`` (instead of a conv error)."""

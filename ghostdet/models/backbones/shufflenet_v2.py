@@ -6,25 +6,24 @@ implements it. Module names are torchvision's (``conv1``, ``stage2`` .. ``stage4
 checkpoints are renamed on load.
 """
 import re
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.registry import MODELS
 
 from ...checkpoint import CheckpointMismatchError
-from ..layers import concat_shuffle, conv_norm_act
+from ..layers import concat_shuffle, conv_norm_act, conv_norm_layers
 from .base import LightweightBackbone
 
 # widen_factor -> output channels of conv1, stage2, stage3, stage4, conv5 (paper Table 5, torchvision)
-STAGE_CHANNELS = {
+CHANNELS_BY_WIDTH = {
     0.5: (24, 48, 96, 192, 1024),
     1.0: (24, 116, 232, 464, 1024),
     1.5: (24, 176, 352, 704, 1024),
     2.0: (24, 244, 488, 976, 2048),
 }
-STAGE_REPEATS = (4, 8, 4)  # units in stage2, stage3, stage4; the first of each has stride 2
+STAGE_REPEATS = (4, 8, 4)  # units in stage2, stage3, stage4; the first of each has stride 2 (both ShuffleNets)
 
 # mmpretrain -> torchvision indices inside a unit: (branch, ConvModule index, conv|bn) -> Sequential index
 _MMPRETRAIN_BRANCH_INDEX = {('branch1', '0', 'conv'): 0, ('branch1', '0', 'bn'): 1,
@@ -32,6 +31,21 @@ _MMPRETRAIN_BRANCH_INDEX = {('branch1', '0', 'conv'): 0, ('branch1', '0', 'bn'):
                             ('branch2', '0', 'conv'): 0, ('branch2', '0', 'bn'): 1,
                             ('branch2', '1', 'conv'): 3, ('branch2', '1', 'bn'): 4,
                             ('branch2', '2', 'conv'): 5, ('branch2', '2', 'bn'): 6}
+
+
+def add_stem_and_stages(backbone: nn.Module, stem_channels: int, stage_channels: Sequence[int], norm_cfg: dict,
+                        act_cfg: dict, make_unit: Callable[[int, int, int, bool], nn.Module]) -> None:
+    """torchvision's ShuffleNetV2 layout, which both ShuffleNets use: ``conv1`` (3x3/2 conv-BN-act), ``maxpool``
+    (3x3/2) and ``stage2`` .. ``stage4`` of ``STAGE_REPEATS`` units ``make_unit(in_channels, out_channels, stride,
+    after_stem)``; the first unit of a stage has stride 2, ``after_stem`` is True for the very first unit only."""
+    backbone.conv1 = conv_norm_act(3, stem_channels, 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
+    backbone.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+    in_channels = stem_channels
+    for stage, (repeats, out_channels) in enumerate(zip(STAGE_REPEATS, stage_channels)):
+        units = [make_unit(in_channels, out_channels, 2, stage == 0)]
+        units += [make_unit(out_channels, out_channels, 1, False) for _ in range(repeats - 1)]
+        backbone.add_module(f'stage{stage + 2}', nn.Sequential(*units))
+        in_channels = out_channels
 
 
 class InvertedResidual(nn.Module):
@@ -58,25 +72,15 @@ class InvertedResidual(nn.Module):
                              f'got {in_channels} -> {out_channels}, stride {stride}')
         self.stride = stride
         branch_channels = out_channels // 2
-
-        def norm(channels):
-            return build_norm_layer(norm_cfg, channels)[1]
-
-        def depthwise(channels):
-            return nn.Conv2d(channels, channels, 3, stride, 1, groups=channels, bias=False)
-
-        def pointwise(cin, cout):
-            return nn.Conv2d(cin, cout, 1, bias=False)
-
+        branch2_in = in_channels if stride == 2 else branch_channels
         self.branch1 = nn.Sequential(
-            depthwise(in_channels), norm(in_channels),
-            pointwise(in_channels, branch_channels), norm(branch_channels), build_activation_layer(act_cfg),
+            *conv_norm_layers(in_channels, in_channels, 3, stride, groups=in_channels, norm_cfg=norm_cfg),
+            *conv_norm_layers(in_channels, branch_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
         ) if stride == 2 else None
         self.branch2 = nn.Sequential(
-            pointwise(in_channels if stride == 2 else branch_channels, branch_channels), norm(branch_channels),
-            build_activation_layer(act_cfg),
-            depthwise(branch_channels), norm(branch_channels),
-            pointwise(branch_channels, branch_channels), norm(branch_channels), build_activation_layer(act_cfg),
+            *conv_norm_layers(branch2_in, branch_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            *conv_norm_layers(branch_channels, branch_channels, 3, stride, groups=branch_channels, norm_cfg=norm_cfg),
+            *conv_norm_layers(branch_channels, branch_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,18 +109,19 @@ class ShuffleNetV2(LightweightBackbone):
 
     mmpretrain's ``out_indices`` 0..3 are levels 1..4 here, and its ``frozen_stages=k`` is ``k + 1`` here.
 
-    ``switch_to_deploy()`` folds BN and turns to channels-last (see :class:`LightweightBackbone`). On CPU at
-    1x3x640x640 (one thread, 1.0x) torchvision spends, beside the convs, ~9 % in BN, ~18 % in ATen's NCHW max-pool
-    and ~6 % in cat + shuffle copies; the deploy form drops the first, pools in NHWC and writes cat + shuffle in
-    one copy (``tools/analysis_tools/benchmark_backbones.py``).
+    ``switch_to_deploy()`` (or ``deploy=True``) folds BN and turns to channels-last (see
+    :class:`LightweightBackbone`): beside the convs, the reference spends its time in BN, ATen's NCHW max-pool and
+    the cat + shuffle copies; the inference form drops the first, pools in NHWC and writes cat + shuffle in one
+    copy (README: *Speed of the inference form*).
 
     Args:
         widen_factor (float): 0.5, 1.0, 1.5 or 2.0 (the widths torchvision and mmpretrain publish).
-        out_indices (Sequence[int]): Levels to return, sorted, in [0, 4]. Default (1, 2, 3): strides 8/16/32.
+        out_indices (int | Sequence[int]): Levels to return, sorted, in [0, 4]. Default (1, 2, 3): strides 8/16/32.
         frozen_stages (int): -1 freezes nothing, 0 ``conv1``, k ``conv1`` and levels 0 .. k-1.
         norm_eval (bool): Keep BatchNorm layers in eval mode while training (frozen statistics).
         norm_cfg (dict): Norm layer config (``BN``, ``SyncBN`` ...).
         act_cfg (dict): Activation config (ReLU in the paper).
+        deploy (bool): Build the inference form (see :class:`LightweightBackbone`), to load a converted checkpoint.
         init_cfg (dict | list[dict], optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads a torchvision
             ``shufflenet_v2_x*`` state dict or an mmpretrain ShuffleNetV2 checkpoint as it is (classifier ``fc`` /
             ``head`` dropped; every backbone weight must be covered).
@@ -126,25 +131,18 @@ class ShuffleNetV2(LightweightBackbone):
 
     def __init__(self, widen_factor: float = 1.0, out_indices: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1, norm_eval: bool = False, norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU', inplace=True), init_cfg=None):
-        super().__init__(out_indices, frozen_stages, norm_eval, init_cfg)
-        if not isinstance(widen_factor, (int, float)) or widen_factor not in STAGE_CHANNELS:
-            raise ValueError(f'ShuffleNetV2: widen_factor must be one of {sorted(STAGE_CHANNELS)} (the widths with '
+                 act_cfg: dict = dict(type='ReLU', inplace=True), deploy: bool = False, init_cfg=None):
+        super().__init__(out_indices, frozen_stages, norm_eval, deploy, init_cfg)
+        if not isinstance(widen_factor, (int, float)) or widen_factor not in CHANNELS_BY_WIDTH:
+            raise ValueError(f'ShuffleNetV2: widen_factor must be one of {sorted(CHANNELS_BY_WIDTH)} (the widths with '
                              f'published channel tables), got {widen_factor!r}')
         self.widen_factor = widen_factor
-        channels = STAGE_CHANNELS[widen_factor]
+        channels = CHANNELS_BY_WIDTH[widen_factor]
 
-        self.conv1 = conv_norm_act(3, channels[0], 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        in_channels = channels[0]
-        for index, (repeats, out_channels) in enumerate(zip(STAGE_REPEATS, channels[1:4])):
-            units = [InvertedResidual(in_channels if i == 0 else out_channels, out_channels, 2 if i == 0 else 1,
-                                      norm_cfg, act_cfg) for i in range(repeats)]
-            self.add_module(f'stage{index + 2}', nn.Sequential(*units))
-            in_channels = out_channels
-        self.conv5 = conv_norm_act(in_channels, channels[4], 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        add_stem_and_stages(self, channels[0], channels[1:4], norm_cfg, act_cfg,
+                            lambda cin, cout, stride, _: InvertedResidual(cin, cout, stride, norm_cfg, act_cfg))
+        self.conv5 = conv_norm_act(channels[3], channels[4], 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self._set_levels([self.maxpool, self.stage2, self.stage3, self.stage4, self.conv5], channels)
-        self.train()  # apply frozen_stages / norm_eval from the start
 
     def stem_modules(self):
         return [self.conv1]

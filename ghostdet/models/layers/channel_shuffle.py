@@ -12,6 +12,8 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     if channels % groups:
         raise ValueError(f'channel_shuffle: {channels} channels cannot be split into {groups} equal groups')
     per_group = channels // groups
+    if torch.jit.is_tracing():  # ONNX export: a tracer cannot follow writes into a preallocated tensor
+        return x.view(batch, groups, per_group, height, width).transpose(1, 2).reshape(batch, channels, height, width)
     out = torch.empty_like(x)  # keeps the memory format: NCHW, or channels-last in the deploy form
     grouped = x.view(batch, groups, per_group, height, width)
     out.view(batch, per_group, groups, height, width).copy_(grouped.transpose(1, 2))
@@ -29,6 +31,8 @@ def concat_shuffle(tensors) -> torch.Tensor:
     if any(t.shape != parts[0].shape for t in parts[1:]):  # (sizes are tensors under torch.jit.trace: no set)
         raise ValueError(f'concat_shuffle: the parts must have equal shapes, got {[tuple(t.shape) for t in parts]}')
     batch, channels, height, width = parts[0].shape
+    if torch.jit.is_tracing():  # ONNX export: a tracer cannot follow writes into a preallocated tensor
+        return torch.stack(parts, 2).flatten(1, 2)
     channels_last = any(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() for t in parts)
     out = torch.empty(batch, channels * len(parts), height, width, dtype=parts[0].dtype, device=parts[0].device,
                       memory_format=torch.channels_last if channels_last else torch.contiguous_format)

@@ -34,6 +34,20 @@ def fuse_conv_bn(conv: nn.Conv2d, bn: _BatchNorm) -> nn.Conv2d:
     return conv_from_kernel(conv, *fuse_bn_tensor(conv.weight, bn, conv.bias))
 
 
+@torch.no_grad()
+def fold_bn_into_conv(module: nn.Module, conv_name: str, bn_name: str) -> None:
+    """Replace ``module.<conv_name>`` by a conv computing ``bn(conv(x))`` and ``module.<bn_name>`` by ``Identity``.
+
+    The names stay, so state-dict keys of the fused form are the training form's minus the norm's (plus a conv
+    bias). Does nothing if the norm is already folded (an ``Identity``).
+    """
+    bn = getattr(module, bn_name)
+    if isinstance(bn, nn.Identity):
+        return
+    setattr(module, conv_name, fuse_conv_bn(getattr(module, conv_name), bn))
+    setattr(module, bn_name, nn.Identity())
+
+
 def fold_sequential_batch_norms(module: nn.Module) -> nn.Module:
     """Fold every ``Conv2d`` directly followed by a BatchNorm inside any ``nn.Sequential`` of ``module``.
 
@@ -42,8 +56,6 @@ def fold_sequential_batch_norms(module: nn.Module) -> nn.Module:
     """
     for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
         for idx in range(len(seq) - 1):
-            conv, bn = seq[idx], seq[idx + 1]
-            if type(conv) is nn.Conv2d and isinstance(bn, _BatchNorm):
-                seq[idx] = fuse_conv_bn(conv, bn)
-                seq[idx + 1] = nn.Identity()
+            if type(seq[idx]) is nn.Conv2d and isinstance(seq[idx + 1], _BatchNorm):
+                fold_bn_into_conv(seq, str(idx), str(idx + 1))
     return module

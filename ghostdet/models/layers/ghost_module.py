@@ -1,3 +1,4 @@
+"""Ghost modules (GhostNet, GhostNetV3's re-parameterisable form) and GhostNetV2's DFC attention."""
 import math
 from typing import Optional
 
@@ -6,22 +7,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
-from .rep_conv import ConvBn, fused_conv, rep_sum
-
-
-def conv_norm_act(in_channels: int, out_channels: int, kernel_size, stride: int = 1, groups: int = 1,
-                  norm_cfg: dict = dict(type='BN'), act_cfg: Optional[dict] = dict(type='ReLU')) -> nn.Sequential:
-    """``Sequential(conv, norm, act)`` with timm/torchvision-style indices (``.0`` conv, ``.1`` norm).
-
-    ``act_cfg=None`` puts an ``Identity`` at ``.2`` so checkpoints keep the same keys either way.
-    """
-    kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    padding = tuple(k // 2 for k in kernel_size)
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=False),
-        build_norm_layer(norm_cfg, out_channels)[1],
-        build_activation_layer(act_cfg) if act_cfg else nn.Identity(),
-    )
+from .conv import ConvBn, conv_norm_act, conv_norm_layers
+from .rep_conv import fused_conv, rep_sum
 
 
 class DFCAttention(nn.Sequential):
@@ -35,16 +22,10 @@ class DFCAttention(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5,
                  norm_cfg: dict = dict(type='BN')):
-        pad = kernel_size // 2
         super().__init__(
-            nn.Conv2d(in_channels, out_channels, 1, bias=False),
-            build_norm_layer(norm_cfg, out_channels)[1],
-            nn.Conv2d(out_channels, out_channels, (1, kernel_size), padding=(0, pad), groups=out_channels,
-                      bias=False),
-            build_norm_layer(norm_cfg, out_channels)[1],
-            nn.Conv2d(out_channels, out_channels, (kernel_size, 1), padding=(pad, 0), groups=out_channels,
-                      bias=False),
-            build_norm_layer(norm_cfg, out_channels)[1],
+            *conv_norm_layers(in_channels, out_channels, 1, norm_cfg=norm_cfg),
+            *conv_norm_layers(out_channels, out_channels, (1, kernel_size), groups=out_channels, norm_cfg=norm_cfg),
+            *conv_norm_layers(out_channels, out_channels, (kernel_size, 1), groups=out_channels, norm_cfg=norm_cfg),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -57,10 +38,9 @@ def merge_ghost_maps(intrinsic: torch.Tensor, ghosts: torch.Tensor, channels: in
 
     While autograd records (training) this is written as it reads. Otherwise each part is written once, straight
     into its channels of the output (``out=``), with no intermediate concatenation, upsampled gate or separate
-    residual pass: on CPU those full-resolution copies cost about as much as the cheap depthwise convs themselves.
-    A gate of exactly half the output size is repeated along W (a small copy) and broadcast over row pairs,
-    which is nearest upsampling; broadcasting over whole 2x2 blocks instead runs an inner loop of 2 elements
-    and is about twice as slow on CPU.
+    residual pass: those full-resolution copies are memory traffic of the same order as the cheap depthwise convs.
+    A gate of exactly half the output size is repeated along W (a small copy) and broadcast over row pairs, which
+    is nearest upsampling; broadcasting over whole 2x2 blocks instead gives an inner loop of only 2 elements.
     """
     ghosts = ghosts[:, :channels - intrinsic.shape[1]]
     height, width = intrinsic.shape[-2:]

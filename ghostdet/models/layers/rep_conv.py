@@ -8,24 +8,10 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .conv import ConvBn
 from .fusion import conv_from_kernel, fuse_bn_tensor
-
-
-class ConvBn(nn.Module):
-    """Bias-free conv followed by a norm layer, with timm's key names (``conv``, ``bn1``)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1,
-                 norm_cfg: dict = dict(type='BN')):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, groups=groups,
-                              bias=False)
-        self.bn1 = build_norm_layer(norm_cfg, out_channels)[1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn1(self.conv(x))
 
 
 def rep_sum(x: torch.Tensor, branches: Sequence[ConvBn], scale: Optional[ConvBn] = None,

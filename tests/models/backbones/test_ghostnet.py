@@ -13,8 +13,7 @@ from mmdet.registry import MODELS
 
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
-
-from reference_utils import assert_close, conv_macs, randomise_batch_norms, timm_block_outputs
+from ghostdet.testing import assert_close, conv_macs, randomise_batch_norms, timm_block_outputs
 
 TIMM_NAMES = {
     ('GhostNet', 0.5): 'ghostnet_050', ('GhostNet', 1.0): 'ghostnet_100', ('GhostNet', 1.3): 'ghostnet_130',
@@ -199,7 +198,8 @@ def test_checkpoint_of_another_width_or_version_is_refused_untouched(arch, sourc
     torch.save(timm.create_model(source).state_dict(), tmp_path / 'other.pth')
     model = MODELS.build(dict(type=arch, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'other.pth'))))
     before = copy.deepcopy(model.state_dict())
-    with pytest.raises(CheckpointMismatchError, match=rf'(?s)nothing was loaded.*{arch} checkpoint of widen_factor=1.0'):
+    with pytest.raises(CheckpointMismatchError,
+                       match=rf'(?s)nothing was loaded.*{arch} checkpoint of widen_factor=1.0'):
         model.init_weights()
     after = model.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
@@ -229,25 +229,41 @@ def test_bad_arguments(arch, kwargs, message):
         MODELS.build(dict(type=arch, **kwargs))
 
 
-@pytest.mark.parametrize('arch', ['GhostNet', 'GhostNetV3'])
-def test_frozen_stages_and_norm_eval(arch):
-    model = MODELS.build(dict(type=arch, widen_factor=0.5, frozen_stages=3, norm_eval=True)).train()
-    frozen = [model.conv_stem, model.bn1, *model.blocks[:3]]
-    assert all(not p.requires_grad for m in frozen for p in m.parameters())
-    assert all(p.requires_grad for p in model.blocks[3:].parameters())
-    assert all(not m.training for m in frozen) and model.blocks[3].training
-    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert all(not bn.training for bn in batch_norms)  # the re-parameterised branches' BNs too
-    stats = [bn.running_mean.clone() for bn in batch_norms]
-    model(torch.randn(2, 3, 64, 64))
-    assert all(torch.equal(s, bn.running_mean) for s, bn in zip(stats, batch_norms))
-
-    trainable = MODELS.build(dict(type=arch, widen_factor=0.5, frozen_stages=0)).train()
-    assert not trainable.conv_stem.weight.requires_grad
-    assert all(p.requires_grad for p in trainable.blocks.parameters()) and trainable.blocks[0].training
-
-
 def test_training_form_backpropagates_through_every_branch():
     model = MODELS.build(dict(type='GhostNetV3', widen_factor=0.5, out_indices=(9, ))).train()
     model(torch.randn(2, 3, 64, 64))[0].sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+# The deepest DFC attention computed pools its input 2x: blocks.2..4 pool at stride 4 / 4 / 8, blocks.5..7 at
+# 8 / 16 / 16, blocks.8..9 at 32; the map at stride s of an n-px input has ceil(n / s) px and must have 2.
+@pytest.mark.parametrize('arch', ['GhostNetV2', 'GhostNetV3'])
+@pytest.mark.parametrize('last_level, minimum', [(2, 5), (4, 9), (6, 17), (7, 17), (9, 33)])
+@torch.no_grad()
+def test_smallest_input_is_named_and_exact(arch, last_level, minimum):
+    model = build(arch, 0.5, out_indices=(last_level, ))
+    assert model.min_input_size == minimum
+    model(torch.randn(1, 3, minimum, 2 * minimum + 1))
+    for shape in ((minimum - 1, 64), (64, minimum - 1)):
+        with pytest.raises(ValueError, match=rf'at least {minimum} px per side: the DFC attention average-pools'):
+            model(torch.randn(1, 3, *shape))
+    model.min_input_size = 1  # without the check the same input fails deep inside (so the limit is exact)
+    with pytest.raises(RuntimeError, match='Output size is too small'):
+        model(torch.randn(1, 3, minimum - 1, 64))
+
+
+@pytest.mark.parametrize('arch', ['GhostNetV2', 'GhostNetV3'])
+@torch.no_grad()
+def test_smallest_input_agrees_with_timm(arch):
+    reference = timm.create_model(TIMM_NAMES[arch, 1.0]).eval()
+    reference.forward_features(torch.randn(1, 3, 33, 33))
+    with pytest.raises(RuntimeError, match='Output size is too small'):
+        reference.forward_features(torch.randn(1, 3, 32, 32))
+    assert build(arch, 1.0).min_input_size == 33
+
+
+@torch.no_grad()
+def test_ghostnet_v1_takes_any_input_size():
+    model = build('GhostNet', 0.5)
+    assert model.min_input_size == 1
+    assert [o.shape[-1] for o in model(torch.randn(1, 3, 1, 1))] == [1] * 10

@@ -6,7 +6,7 @@ from mmpretrain.models.backbones import ShuffleNetV1 as MMPretrainShuffleNetV1
 
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
-from reference_utils import assert_close, conv_macs, randomise_batch_norms
+from ghostdet.testing import assert_close, conv_macs, randomise_batch_norms
 
 GROUPS = (1, 2, 3, 4, 8)
 WIDTHS = (0.25, 0.5, 1.0, 1.5, 2.0)
@@ -14,15 +14,6 @@ WIDTHS = (0.25, 0.5, 1.0, 1.5, 2.0)
 INVALID = {(3, 0.25), (4, 0.25), (4, 0.5), (4, 1.5), (8, 0.25), (8, 0.5), (8, 1.5)}
 VALID = [(g, w) for g in GROUPS for w in WIDTHS if (g, w) not in INVALID]
 
-
-
-@pytest.fixture(scope='module', autouse=True)
-def single_thread():
-    """These small convs run far faster on one thread than on two contended ones (the CI machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 def build(groups=3, widen_factor=1.0, checkpoint=None, **kwargs):
     init_cfg = dict(type='Pretrained', checkpoint=str(checkpoint)) if checkpoint else None
@@ -140,15 +131,3 @@ def test_checkpoint_of_other_groups_is_refused(tmp_path):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MODELS.build(dict(type='ShuffleNetV1', **kwargs))
-
-
-def test_frozen_stages_and_norm_eval():
-    model = build(groups=2, widen_factor=0.5, frozen_stages=2, norm_eval=True).train()
-    assert all(not p.requires_grad for m in (model.conv1, model.stage2) for p in m.parameters())
-    assert all(p.requires_grad for m in (model.stage3, model.stage4) for p in m.parameters())
-    assert not model.stage2.training and model.stage3.training
-    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert all(not bn.training for bn in batch_norms)  # norm_eval, re-applied by train()
-    stats = [bn.running_mean.clone() for bn in batch_norms]
-    model(torch.randn(2, 3, 64, 64))
-    assert all(torch.equal(s, bn.running_mean) for s, bn in zip(stats, batch_norms))

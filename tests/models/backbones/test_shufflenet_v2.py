@@ -7,21 +7,12 @@ from mmpretrain.models.backbones import ShuffleNetV2 as MMPretrainShuffleNetV2
 
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
-from reference_utils import assert_close, randomise_batch_norms
+from ghostdet.testing import assert_close, randomise_batch_norms
 
 TORCHVISION = {0.5: torchvision.models.shufflenet_v2_x0_5, 1.0: torchvision.models.shufflenet_v2_x1_0,
                1.5: torchvision.models.shufflenet_v2_x1_5, 2.0: torchvision.models.shufflenet_v2_x2_0}
 ALL_LEVELS = (0, 1, 2, 3, 4)
 
-
-
-@pytest.fixture(scope='module', autouse=True)
-def single_thread():
-    """These small convs run far faster on one thread than on two contended ones (the CI machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 def torchvision_levels(model, x):
     """The five levels read off torchvision's modules: after maxpool, stage2, stage3, stage4, conv5."""
@@ -74,7 +65,7 @@ def test_levels_strides_and_channels():
     model = build(out_indices=ALL_LEVELS).eval()
     outs = model(torch.randn(1, 3, 128, 192))
     assert [tuple(o.shape[1:]) for o in outs] == [(24, 32, 48), (116, 16, 24), (232, 8, 12), (464, 4, 6),
-                                                 (1024, 4, 6)]
+                                                  (1024, 4, 6)]
     assert build().out_indices == (1, 2, 3) and build().out_channels == [116, 232, 464]
     assert build(2.0, out_indices=(0, 4)).out_channels == [24, 2048]
 
@@ -132,20 +123,3 @@ def test_incomplete_or_foreign_checkpoints_are_refused(tmp_path):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MODELS.build(dict(type='ShuffleNetV2', **kwargs))
-
-
-def test_frozen_stages_and_norm_eval():
-    model = build(0.5, frozen_stages=2, norm_eval=True).train()
-    frozen, trainable = [model.conv1, model.stage2], [model.stage3, model.stage4, model.conv5]
-    assert all(not p.requires_grad for m in frozen for p in m.parameters())
-    assert all(p.requires_grad for m in trainable for p in m.parameters())
-    assert not model.stage2.training and model.stage3.training
-    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert all(not bn.training for bn in batch_norms)  # norm_eval, re-applied by train()
-    stats = [bn.running_mean.clone() for bn in batch_norms]
-    model(torch.randn(2, 3, 64, 64))
-    assert all(torch.equal(s, bn.running_mean) for s, bn in zip(stats, batch_norms))
-
-    model = build(0.5, frozen_stages=0).train()
-    assert not model.conv1[0].weight.requires_grad and model.stage2[0].branch1[0].weight.requires_grad
-    assert model.stage2.training and model.conv1[1].training is False

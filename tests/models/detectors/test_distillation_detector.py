@@ -15,6 +15,7 @@ from mmengine.runner.checkpoint import get_state_dict, save_checkpoint
 import ghostdet  # noqa: F401
 from ghostdet.checkpoint import CheckpointMismatchError
 from ghostdet.models.detectors import DistillationDetector, load_teacher_model_config
+from ghostdet.testing import randomise_batch_norms
 
 REPO = Path(__file__).resolve().parents[3]
 init_default_scope('mmdet')  # as the runner does with default_scope='mmdet'
@@ -72,10 +73,7 @@ def save_teacher(model_cfg, path, seed=0):
     torch.manual_seed(seed)
     teacher = MODELS.build(model_cfg)
     teacher.init_weights()
-    for module in teacher.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
+    randomise_batch_norms(teacher, seed)
     save_checkpoint({'meta': {}, 'state_dict': teacher.state_dict()}, str(path))
     return teacher
 

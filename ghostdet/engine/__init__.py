@@ -1,0 +1,1 @@
+"""ghostdet's parts of mmengine's training engine (checkpoint I/O, launching); ``ghostdet.patches`` applies them."""
