@@ -38,7 +38,9 @@ def fold_conv_module_norms(model: nn.Module) -> nn.Module:
         if not (isinstance(module, ConvModule) and module.with_norm and isinstance(module.norm, _BatchNorm)):
             continue
         order = list(module.order)
-        if (order.index('norm') != order.index('conv') + 1 or not isinstance(module.conv, nn.Conv2d)
+        # exactly nn.Conv2d: a subclass may compute differently (mmpretrain's Conv2dAdaptivePadding pads in its
+        # forward), which the plain fused conv would drop
+        if (order.index('norm') != order.index('conv') + 1 or type(module.conv) is not nn.Conv2d
                 or uses[id(module.conv)] > 1):
             continue
         fold_bn_into_conv(module, 'conv', module.norm_name)

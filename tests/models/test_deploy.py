@@ -67,3 +67,16 @@ def test_ssdlite_shufflenetv2():
     model = randomise_batch_norms(revert_sync_batchnorm(MODELS.build(cfg.model))).eval()
     assert_same_outputs_after_deploy(model)
     assert not batch_norms(model)
+
+
+def test_conv_subclasses_keep_their_own_forward():
+    """mmpretrain's EfficientNet pads inside its ``Conv2dAdaptivePadding`` (a ``Conv2d`` subclass): folding its BN
+    into a plain conv would drop that padding and change the output shapes, so such convs keep their BN."""
+    import mmpretrain.models  # noqa: F401  (registers the mmpretrain. scope)
+    register_all_modules()
+    cfg = Config.fromfile(str(CONFIGS / 'trees/backbones/rtmdet-pafpn64_efficientnet-b0_trees.py'))
+    model = randomise_batch_norms(MODELS.build(cfg.model)).eval()
+    adaptive = [m for m in model.backbone.modules() if type(m).__name__ == 'Conv2dAdaptivePadding']
+    assert adaptive
+    assert_same_outputs_after_deploy(model)
+    assert all(type(m).__name__ == 'Conv2dAdaptivePadding' for m in adaptive)

@@ -1,0 +1,6 @@
+# Backbone study (tools/experiments/backbone_study.py): the main job with ShuffleNetV2 1.0x as backbone; all else
+# equal.
+_base_ = '../rtmdet-pafpn64_ghostnet-1.0x_trees.py'
+model = dict(
+    backbone=dict(_delete_=True, type='ShuffleNetV2', widen_factor=1.0, out_indices=(1, 2, 4)),
+    neck=dict(in_channels=[116, 232, 1024]))
