@@ -43,7 +43,8 @@ from .detector import build_detector, dummy_batch, load_config
 from .latency import describe_cpu, latency_summary
 
 __all__ = ['ROWS', 'StudyRow', 'select_rows', 'study_order', 'finished_metrics', 'seconds_since_log',
-           'network_signature', 'interleaved_latency', 'full_image_metrics', 'format_study', 'plot_study', 'run_study']
+           'network_signature', 'interleaved_latency', 'coco_area_summary', 'full_image_metrics', 'format_study',
+           'plot_study', 'run_study']
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -249,8 +250,9 @@ def interleaved_latency(models: Dict[str, nn.Module], shape: Sequence[int] = INP
     return {name: latency_summary(t) for name, t in times.items()}
 
 
-def _coco_summary(coco_eval) -> Dict[str, float]:
-    """AP, AP50, APs, APm at the last detection limit (pycocotools' summarize() reads AP at 100)."""
+def coco_area_summary(coco_eval) -> Dict[str, float]:
+    """AP, AP50, APs, APm at the last detection limit (pycocotools' summarize() reads AP at 100); also used by
+    tools/experiments/full_image_trees.py."""
     precision = coco_eval.eval['precision'][..., -1]  # T, R, K, A
     labels = coco_eval.params.areaRngLbl
 
@@ -289,7 +291,8 @@ def full_image_metrics(cfg: Config, checkpoint: str, data_root: str) -> Dict[str
         results += [dict(image_id=image['id'], category_id=cat_ids[label], bbox=[x1, y1, x2 - x1, y2 - y1],
                          score=float(score))
                     for (x1, y1, x2, y2), score, label in zip(dets.bboxes.tolist(), dets.scores, dets.labels)]
-    return _coco_summary(pycocotools_eval(gt, results, area_ranges=COCO_AREAS, max_dets=[1, 10, FULL_IMAGE_MAX_DETS]))
+    return coco_area_summary(pycocotools_eval(gt, results, area_ranges=COCO_AREAS,
+                                              max_dets=[1, 10, FULL_IMAGE_MAX_DETS]))
 
 
 class _Measurements:

@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 from pycocotools.coco import COCO
 
+from ghostdet.analysis.study import COCO_AREAS, coco_area_summary
 from ghostdet.inference import PytorchDetector, SlicedPredictor, SliceOptions, draw_detections, read_image
 from ghostdet.testing.coco import pycocotools_eval
 
 REPO = Path(__file__).resolve().parents[2]
-COCO_AREAS = dict(all=(0, 1e10), small=(0, 32 ** 2), medium=(32 ** 2, 96 ** 2), large=(96 ** 2, 1e10))
 # (row name, pipeline, SliceOptions). First every detection the detector keeps (score >= 0.05, what AP wants); then
 # the merges at the CLI's default score threshold 0.3, since merging low-score boxes enlarges the merged boxes (SAHI
 # switches any merge to NMS below a confidence of 0.1 for that reason; the GREEDYNMM row at 0 shows why).
@@ -59,20 +59,6 @@ def parse_args():
     parser.add_argument('--max-dets', type=int, default=300)
     parser.add_argument('--device', default='cpu')
     return parser.parse_args()
-
-
-def summary(coco_eval, max_dets_index: int = -1) -> dict:
-    """AP, AP50, APs, APm at one detection limit from pycocotools' precision array (summarize() reads AP at a
-    hard-coded 100 detections)."""
-    precision = coco_eval.eval['precision'][..., max_dets_index]  # T, R, K, A
-    labels = coco_eval.params.areaRngLbl
-
-    def mean(p):
-        p = p[p > -1]
-        return float(p.mean()) if p.size else -1.0
-
-    return dict(AP=mean(precision[..., labels.index('all')]), AP50=mean(precision[0, ..., labels.index('all')]),
-                APs=mean(precision[..., labels.index('small')]), APm=mean(precision[..., labels.index('medium')]))
 
 
 def resized_pipeline(scale: int) -> list:
@@ -112,7 +98,8 @@ def main():
                         score=float(score))
                    for image_id, d in dets.items()
                    for (x1, y1, x2, y2), score, label in zip(d.bboxes.tolist(), d.scores, d.labels)]
-        metrics = summary(pycocotools_eval(gt, results, area_ranges=COCO_AREAS, max_dets=[1, 10, args.max_dets]))
+        metrics = coco_area_summary(pycocotools_eval(gt, results, area_ranges=COCO_AREAS,
+                                                     max_dets=[1, 10, args.max_dets]))
         windows = sum(len(predictor.windows(*im.shape[:2])) for im in images.values())
         rows.append(dict(setting=name, score_thr=max(options.score_thr, model_thr), forwards=windows,
                          seconds=round(seconds, 2), **metrics))
