@@ -1,7 +1,7 @@
 """Detect objects in images of any size, optionally by slicing (SAHI's semantics), and write CSV / COCO JSON / drawings.
 
     python tools/infer.py INPUTS... (--config CONFIG --checkpoint CKPT
-                                     | --model EXPORT_DIR --backend onnxruntime|openvino) --out-dir OUT
+                                     | --model EXPORT_DIR --backend onnxruntime|openvino|ncnn) --out-dir OUT
         [--score-thr 0.3] [--device cpu|cuda] [--batch-size N] [--slice H W | --slice N] [--overlap 0.2]
         [--full-image-pass] [--merge nms|nmm|greedy_nmm] [--match-metric iou|ios] [--match-thr 0.5]
         [--class-agnostic] [--skip-existing] [--force] [--no-draw]
@@ -12,6 +12,7 @@ Images that cannot be read are reported and skipped; the run then exits with sta
 import argparse
 import sys
 
+from ghostdet.inference import EXPORTED_BACKENDS
 from ghostdet.inference.merging import MATCH_METRICS, MERGE_METHODS
 from ghostdet.inference.predictor import SliceOptions
 from ghostdet.inference.run import run_inference
@@ -23,7 +24,7 @@ def parse_args(argv=None):
     parser.add_argument('--config', help='mmdet config of the model (with --checkpoint)')
     parser.add_argument('--checkpoint', help='checkpoint of the model (with --config)')
     parser.add_argument('--model', metavar='EXPORT_DIR', help='exported model folder (with --backend)')
-    parser.add_argument('--backend', choices=['onnxruntime', 'openvino'], help='runtime of an exported model')
+    parser.add_argument('--backend', choices=EXPORTED_BACKENDS, help='runtime of an exported model')
     parser.add_argument('--out-dir', required=True, help='output folder')
     parser.add_argument('--score-thr', type=float, default=0.3, help='drop detections below this score')
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda' or 'cuda:N'")

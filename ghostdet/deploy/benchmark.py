@@ -6,7 +6,8 @@ Every path is timed from a BGR image to ``DetDataSample`` results in the image's
   head), post-processing (mmdet's ``predict_by_feat``: decoding, top-k, NMS, rescale);
 * exported: pre-processing (the same test pipeline + normalisation), graph (network + in-graph decoding and NMS),
   post-processing (unused rows dropped, rescale); the network alone is timed from a second graph without the
-  post-processing (same runtime and precision), so graph minus network is the in-graph decoding and NMS.
+  post-processing (same runtime and precision), so graph minus network is the in-graph decoding and NMS (for
+  ncnn: the host's decoding and NMS, :class:`~ghostdet.deploy.end2end.HostPostprocess`).
 
 Each repetition runs every variant once, in turn, so machine load affects them alike; ratios are to PyTorch.
 ONNX Runtime's threads are told not to spin between runs, which would take the cores from the other variants.
@@ -23,10 +24,10 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from .end2end import End2EndDetector
-from .export import (build_inference_model, check_exportable, check_options, config_input_shape_or_error,
-                     OUTPUT_NAMES, deploy_info, export_onnx)
-from .preprocess import Preprocessor, to_data_sample
+from .end2end import End2EndDetector, HostPostprocess
+from .export import (NCNN_FILE, OUTPUT_NAMES, build_inference_model, check_exportable, check_options,
+                     config_input_shape_or_error, convert_to_ncnn, deploy_info, export_onnx)
+from .preprocess import Preprocessor, img_shapes, to_data_sample
 from .runtimes import RUNTIMES
 
 STAGES = ('pre', 'network', 'post')
@@ -56,16 +57,16 @@ class _PytorchPath:
 
 
 class _ExportedPath:
-    def __init__(self, session, raw_session, preprocessor: Preprocessor, clip: bool):
-        self.session, self.raw_session, self.preprocessor, self.clip = session, raw_session, preprocessor, clip
+    def __init__(self, session, raw_session, preprocessor: Preprocessor):
+        self.session, self.raw_session, self.preprocessor = session, raw_session, preprocessor
 
     def __call__(self, image: np.ndarray, times: Dict[str, List[float]]):
         start = time.perf_counter()
         batch, metas = self.preprocessor([image])
         mid = time.perf_counter()
-        dets, labels = self.session(batch)
+        dets, labels = self.session(batch, img_shapes(metas))
         end = time.perf_counter()
-        result = to_data_sample(dets[0], labels[0], metas[0], self.clip)
+        result = to_data_sample(dets[0], labels[0], metas[0])
         done = time.perf_counter()
         self.raw_session(batch)
         raw_end = time.perf_counter()
@@ -81,7 +82,7 @@ def _variants(backends: Sequence[str], precisions: Sequence[str]) -> List[Tuple[
         if backend == 'pytorch':
             continue
         for precision in precisions:
-            if precision == 'bf16' and backend != 'openvino':
+            if (precision == 'bf16' and backend != 'openvino') or (precision != 'fp32' and backend == 'ncnn'):
                 continue
             check_options(backend, precision)
             variants.append((backend, precision))
@@ -137,9 +138,14 @@ def benchmark_backends(config: Union[str, Path], checkpoint: Optional[str] = Non
                 quantize_int8(graphs[name, 'fp32'], graphs[name, 'int8'], info, cfg, calib_images or tmp, 16)
         for backend, precision in variants[1:]:
             graph = 'int8' if precision == 'int8' else 'fp32'
-            sessions = [RUNTIMES[backend](graphs[name, graph], precision=precision, threads=threads, spinning=False)
-                        for name in ('end2end', 'raw')]
-            paths[backend, precision] = _ExportedPath(*sessions, preprocessor, info['clip_boxes'])
+            if backend == 'ncnn':  # the network in ncnn, decoding and NMS on the host
+                convert_to_ncnn(End2EndDetector(model, shape, 'maps'), tmp, shape)
+                network = RUNTIMES['ncnn'](tmp / NCNN_FILE, threads=threads)
+                sessions = [HostPostprocess(network, info), network]
+            else:
+                sessions = [RUNTIMES[backend](graphs[name, graph], precision=precision, threads=threads,
+                                              spinning=False) for name in ('end2end', 'raw')]
+            paths[backend, precision] = _ExportedPath(*sessions, preprocessor)
         times = {variant: {stage: [] for stage in ('pre', 'network', 'post', 'graph')} for variant in variants}
         counts = {}
         started = time.perf_counter()
@@ -180,3 +186,56 @@ def format_table(result: Dict) -> str:
         lines.append(f'| {backend} | {precision} | {row["pre"]:.2f} | {row["network"]:.2f} | {decode:.2f} | {post} | '
                      f'{row["total"]:.2f} | {row["ratio"]:.2f} | {row["detections"]} |')
     return '\n'.join(lines)
+
+
+def benchmark_table(configs: Sequence[Union[str, Path]], out_dir: Union[str, Path], image: Optional[str] = None,
+                    calib_images: Optional[str] = None, threads: int = 2, repeats: int = 20,
+                    precisions: Sequence[str] = ('fp32', 'bf16', 'int8'),
+                    cfg_options: Optional[dict] = None) -> str:
+    """:func:`benchmark_backends` for every config (random weights, each config's own test size), one table.
+
+    Resumable: each config's result is written to ``out_dir/latency.json`` as it finishes and not timed again.
+    Returns (and writes to ``out_dir/latency.md``) the markdown table, headed by the machine it was measured on.
+    """
+    import json
+    import os
+
+    from ghostdet.analysis.latency import describe_cpu, print_progress
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = out_dir / 'latency.json'
+    results = json.loads(store.read_text()) if store.is_file() else {}
+    started = time.perf_counter()
+    todo = [str(c) for c in configs if str(c) not in results]
+    for done, config in enumerate(todo, 1):
+        load = os.getloadavg()[0]
+        result = benchmark_backends(config, None, ('onnxruntime', 'openvino'), precisions, image=image,
+                                    calib_images=calib_images, repeats=repeats, threads=threads,
+                                    cfg_options=cfg_options, progress=None)
+        result['rows'] = {f'{b}/{p}': row for (b, p), row in result['rows'].items()}
+        result.update(load_before=load, load_after=os.getloadavg()[0], machine=describe_cpu())
+        results[config] = result
+        tmp = store.with_suffix('.json.tmp')
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(store)
+        print_progress(done, len(todo), started, Path(config).stem)
+    variants = [v for v in next(iter(results.values()))['rows'] if v != 'pytorch/fp32']
+    lines = ['| config | input | PyTorch | ' + ' | '.join(variants) + ' | best | detections |',
+             '|---' * (len(variants) + 5) + '|']
+    for config in (str(c) for c in configs):
+        result = results[config]
+        rows = result['rows']
+        eager = rows['pytorch/fp32']
+        best = min(variants, key=lambda v: rows[v]['total'])
+        cells = [f'{eager["total"]:.1f} ({eager["network"]:.1f} + {eager["post"]:.1f})']
+        cells += [f'{rows[v]["total"]:.1f} ({rows[v]["network"]:.1f})' for v in variants]
+        lines.append(f'| {Path(config).stem.split("_8x")[0]} | {result["shape"][0]}x{result["shape"][1]} | '
+                     + ' | '.join(cells) + f' | {best} {rows[best]["ratio"]:.2f}x | {eager["detections"]} |')
+    loads = [r.get('load_before', float('nan')) for r in results.values()]
+    header = (f'{next(iter(results.values()))["machine"]}; {threads} threads for torch and every runtime, batch 1, '
+              f'median of {repeats} interleaved runs in ms: whole path (pre-processing, network, decoding + NMS, '
+              f'post-processing), in brackets the network alone (PyTorch: network + decoding/NMS); load average '
+              f'before each config {min(loads):.2f}-{max(loads):.2f}')
+    table = header + '\n\n' + '\n'.join(lines) + '\n'
+    (out_dir / 'latency.md').write_text(table)
+    return table

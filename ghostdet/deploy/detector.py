@@ -7,7 +7,8 @@ import numpy as np
 from mmdet.structures import DetDataSample
 
 from ghostdet.inference.detector import INFERENCE_BACKENDS, Detector
-from .preprocess import Preprocessor, to_data_sample
+from .end2end import HostPostprocess
+from .preprocess import Preprocessor, img_shapes, to_data_sample
 from .runtimes import RUNTIMES
 
 DEPLOY_FILE = 'deploy.json'
@@ -28,19 +29,24 @@ def runtime_model_file(info: Dict, runtime: str) -> str:
     files = info['files']
     if runtime == 'openvino' and 'openvino' in files:
         return files['openvino']
+    if runtime == 'ncnn':
+        if 'ncnn' not in files:
+            raise ValueError('this export has no ncnn model; export with --backend ncnn')
+        return files['ncnn']
     if info['precision'] == 'bf16' and runtime != 'openvino':
         raise ValueError(f'this export is bf16, which only the openvino runtime runs (ONNX Runtime has no bf16 CPU '
                          f'kernels); use backend="openvino" or export with --precision fp32|int8')
     return files['onnx_int8'] if info['precision'] == 'int8' else files['onnx']
 
 
-@INFERENCE_BACKENDS.register_module(name=['onnxruntime', 'openvino'])
+@INFERENCE_BACKENDS.register_module(name=['onnxruntime', 'openvino', 'ncnn'])
 class ExportedDetector(Detector):
-    """An exported detector run by ONNX Runtime or OpenVINO; images of any size in, boxes in their own pixels.
+    """An exported detector run by ONNX Runtime, OpenVINO or ncnn; images of any size in, boxes in their own pixels.
 
     Args:
         model_dir: an export folder written by :func:`ghostdet.deploy.export_detector`.
-        backend (str, optional): ``'onnxruntime'`` or ``'openvino'``; default: the one it was exported for.
+        backend (str, optional): ``'onnxruntime'``, ``'openvino'`` or ``'ncnn'`` (folders exported for it);
+            default: the one it was exported for.
         device (str): ``'cpu'``.
         threads (int, optional): runtime threads (default: the runtime's own, one per core).
     """
@@ -56,6 +62,8 @@ class ExportedDetector(Detector):
         self.preprocessor = Preprocessor(self.info)
         self.session = RUNTIMES[self.backend](self.model_dir / runtime_model_file(self.info, self.backend),
                                               precision=self.info['precision'], threads=threads, device=device)
+        if self.backend == 'ncnn':  # the network alone: decoding and NMS on the host
+            self.session = HostPostprocess(self.session, self.info)
         self.batch_size = None if self.info['dynamic_batch'] else 1
 
     def run(self, inputs: np.ndarray, metas: Sequence[Dict]) -> List[DetDataSample]:
@@ -63,9 +71,9 @@ class ExportedDetector(Detector):
         step = self.batch_size or len(inputs)
         results = []
         for start in range(0, len(inputs), max(step, 1)):
-            dets, labels = self.session(np.ascontiguousarray(inputs[start:start + step]))
-            results += [to_data_sample(d, l, m, self.info['clip_boxes'])
-                        for d, l, m in zip(dets, labels, metas[start:start + step])]
+            chunk = metas[start:start + step]
+            dets, labels = self.session(np.ascontiguousarray(inputs[start:start + step]), img_shapes(chunk))
+            results += [to_data_sample(d, l, m) for d, l, m in zip(dets, labels, chunk)]
         return results
 
     def predict(self, images: Sequence[Union[np.ndarray, str]]) -> List[DetDataSample]:

@@ -6,7 +6,7 @@ mask. ``postprocess.detections_from_candidates`` then applies the test_cfg exact
 does. The decoders call mmdet's own coder functions with ``max_shape=None`` and clip afterwards, because mmdet
 3.3.0's clipping branches under ``torch.onnx.is_in_onnx_export()`` import a module that no longer exists.
 """
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.models.task_modules.coders.delta_xywh_bbox_coder import delta2bbox
@@ -43,7 +43,15 @@ def find_decoder(head) -> Optional[Callable]:
     return HEAD_DECODERS.get(type(head).__name__)
 
 
-def clip_boxes(boxes: Tensor, shape: Tuple[int, int]) -> Tensor:
+# Where boxes are clipped: one (H, W) for the batch, or a (B, 2) tensor of each image's (h, w) (a graph input).
+ClipShape = Union[Tuple[int, int], Tensor]
+
+
+def clip_boxes(boxes: Tensor, shape: ClipShape) -> Tensor:
+    """(B, A, 4) boxes clipped to [0, w] x [0, h], as mmdet's coders clip to ``img_shape``."""
+    if isinstance(shape, Tensor):
+        bound = shape.to(boxes.dtype).flip(-1).repeat(1, 2).unsqueeze(1)  # (B, 1, 4): w, h, w, h
+        return torch.min(boxes.clamp(min=0), bound)
     height, width = shape
     x1, y1, x2, y2 = boxes.unbind(-1)
     return torch.stack([x1.clamp(0, width), y1.clamp(0, height), x2.clamp(0, width), y2.clamp(0, height)], -1)
@@ -75,7 +83,7 @@ def head_clips_boxes(head) -> bool:
 
 
 @register_decoder('RetinaHead', 'SSDHead', 'RTMDetHead', 'RTMDetSepBNHead')
-def decode_dense_head(head, outs, shape: Tuple[int, int]) -> List[Candidates]:
+def decode_dense_head(head, outs, shape: ClipShape) -> List[Candidates]:
     """mmdet's ``BaseDenseHead._predict_by_feat_single``: one top-k per level, delta or distance coders."""
     cls_scores, bbox_preds = outs[:2]
     coder = head.bbox_coder
@@ -97,7 +105,7 @@ def decode_dense_head(head, outs, shape: Tuple[int, int]) -> List[Candidates]:
 
 
 @register_decoder('GFLHead')
-def decode_gfl_head(head, outs, shape: Tuple[int, int]) -> List[Candidates]:
+def decode_gfl_head(head, outs, shape: ClipShape) -> List[Candidates]:
     """mmdet's ``GFLHead._predict_by_feat_single``: integral of the box distribution times the stride."""
     cls_scores, bbox_preds = outs
     groups = []
@@ -112,7 +120,7 @@ def decode_gfl_head(head, outs, shape: Tuple[int, int]) -> List[Candidates]:
 
 
 @register_decoder('YOLOV3Head')
-def decode_yolov3_head(head, outs, shape: Tuple[int, int]) -> List[Candidates]:
+def decode_yolov3_head(head, outs, shape: ClipShape) -> List[Candidates]:
     """mmdet's ``YOLOV3Head.predict_by_feat``: one top-k over all levels on the class scores, objectness >=
     ``conf_thr`` as a mask before it and multiplied into the scores after it; boxes are not clipped."""
     pred_maps = outs[0]

@@ -3,8 +3,8 @@
 Pre-processing is the config's own test pipeline (stored in ``deploy.json``, fed arrays instead of files), then what
 mmdet's ``DetDataPreprocessor`` does (channel order, mean/std, zero padding) into the model's static input. An image
 the pipeline leaves larger than that input is first resized to fit it (keeping its aspect ratio). Post-processing
-drops the unused rows of ``dets``, clips boxes to the image where the head clips, and maps them to the original
-image's pixels exactly as mmdet's ``predict(rescale=True)`` does.
+drops the unused rows of ``dets`` and maps boxes to the original image's pixels exactly as mmdet's
+``predict(rescale=True)`` does; each image's ``img_shape`` goes into the graph, which clips boxes to it before NMS.
 """
 from typing import Dict, List, Sequence, Tuple, Union
 
@@ -16,11 +16,11 @@ from mmengine.structures import InstanceData
 from mmdet.structures import DetDataSample
 
 
-def _as_tuples(value):
-    """JSON lists back to the tuples mmcv transforms expect (``scale=(w, h)`` ...)."""
+def as_config(value):
+    """JSON lists back to the tuples mmcv / mmdet configs hold (``scale=(w, h)``, anchor sizes ...)."""
     if isinstance(value, dict):
-        return {k: _as_tuples(v) for k, v in value.items()}
-    return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
+        return {k: as_config(v) for k, v in value.items()}
+    return tuple(as_config(v) for v in value) if isinstance(value, list) else value
 
 
 class Preprocessor:
@@ -32,7 +32,7 @@ class Preprocessor:
     """
 
     def __init__(self, info: Dict):
-        self.pipeline = Compose([_as_tuples(step) for step in info['pipeline']])
+        self.pipeline = Compose([as_config(step) for step in info['pipeline']])
         self.input_shape = tuple(info['input_shape'])
         self.mean = np.asarray(info['mean'], dtype=np.float32).reshape(3, 1, 1)
         self.std = np.asarray(info['std'], dtype=np.float32).reshape(3, 1, 1)
@@ -80,15 +80,17 @@ class Preprocessor:
         return np.stack(inputs), metas
 
 
-def to_data_sample(dets: np.ndarray, labels: np.ndarray, meta: Dict, clip: bool) -> DetDataSample:
-    """One image's ``dets`` (K, 5) / ``labels`` (K,) in model-input pixels -> a ``DetDataSample`` in the original
-    image's pixels (rows with label -1 dropped)."""
+def img_shapes(metas: Sequence[Dict]) -> np.ndarray:
+    """The graph's ``img_shape`` input: (N, 2) float32, each image's (h, w) inside the padded input."""
+    return np.asarray([meta['img_shape'][:2] for meta in metas], dtype=np.float32).reshape(-1, 2)
+
+
+def to_data_sample(dets: np.ndarray, labels: np.ndarray, meta: Dict) -> DetDataSample:
+    """One image's ``dets`` (K, 5) / ``labels`` (K,) in model-input pixels (already clipped to its ``img_shape`` by
+    the graph, where the head clips) -> a ``DetDataSample`` in the original image's pixels (rows with label -1
+    dropped)."""
     keep = labels >= 0
     boxes = torch.from_numpy(np.ascontiguousarray(dets[keep, :4], dtype=np.float32))
-    if clip:
-        h, w = meta['img_shape'][:2]
-        boxes[:, 0::2].clamp_(0, w)
-        boxes[:, 1::2].clamp_(0, h)
     sx, sy = meta['scale_factor']
     boxes = boxes * boxes.new_tensor([1 / sx, 1 / sy]).repeat(2)  # mmdet's scale_boxes(bboxes, 1 / scale_factor)
     sample = DetDataSample(metainfo=meta)

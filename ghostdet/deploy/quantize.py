@@ -11,7 +11,8 @@ from typing import Dict, Iterator, List, Optional, Union
 import numpy as np
 from mmengine.config import Config
 
-from .preprocess import Preprocessor
+from .end2end import IMG_SHAPE_NAME
+from .preprocess import Preprocessor, img_shapes
 from .runtimes import import_runtime
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -54,17 +55,21 @@ def calibration_images(cfg: Config, source: Optional[Union[str, Path]], limit: i
 def quantize_int8(onnx_path: Path, out_path: Path, info: Dict, cfg: Config, source: Optional[Union[str, Path]],
                   limit: int) -> Dict:
     """Write the int8 QDQ version of ``onnx_path`` to ``out_path``; returns what it was calibrated on."""
+    import onnx
     quantization = import_runtime('onnxruntime.quantization')
     paths = calibration_images(cfg, source, limit)
     preprocessor = Preprocessor(info)
+    takes_img_shape = any(i.name == IMG_SHAPE_NAME for i in onnx.load(str(onnx_path)).graph.input)
 
     class Reader(quantization.CalibrationDataReader):
         def __init__(self):
-            self.batches: Iterator = (preprocessor([path])[0] for path in paths)
+            self.batches: Iterator = (preprocessor([path]) for path in paths)
 
         def get_next(self):
-            batch = next(self.batches, None)
-            return None if batch is None else {info['input_name']: batch}
+            batch, metas = next(self.batches, (None, None))
+            if batch is None:
+                return None
+            return {info['input_name']: batch, **({IMG_SHAPE_NAME: img_shapes(metas)} if takes_img_shape else {})}
 
     quantization.quantize_static(
         str(onnx_path), str(out_path), Reader(), quant_format=quantization.QuantFormat.QDQ,

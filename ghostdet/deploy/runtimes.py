@@ -1,4 +1,5 @@
-"""Runtimes that execute an exported graph: ONNX Runtime and OpenVINO, CPU.
+"""Runtimes that execute an exported graph: ONNX Runtime and OpenVINO, CPU; ncnn (the network only: it has no
+``NonMaxSuppression``, so its detections come from :class:`ghostdet.deploy.end2end.HostPostprocess`).
 
 The runtime packages are imported only here and only when a session is made, so ``import ghostdet`` (and
 exporting the ONNX file alone) never needs them. OpenVINO's default inference precision on CPUs with bf16 or fp16
@@ -10,10 +11,19 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .end2end import IMG_SHAPE_NAME
+
 DEPLOY_EXTRA = '`pip install -e .[deploy]` (or `make setup`)'
 RUNTIMES: Dict[str, type] = {}
 # Precision each runtime runs an export in, and the model file it loads, by the export's --precision.
 OPENVINO_PRECISION_HINTS = {'fp32': 'f32', 'bf16': 'bf16', 'int8': 'f32'}  # int8: the rest of the graph in f32
+
+
+def clip_shape_feed(batch: np.ndarray, img_shape: Optional[np.ndarray]) -> np.ndarray:
+    """The graph's ``img_shape`` input: each image's (h, w) as given, by default the whole (padded) input."""
+    if img_shape is None:
+        return np.tile(np.asarray(batch.shape[2:], dtype=np.float32), (batch.shape[0], 1))
+    return np.ascontiguousarray(img_shape, dtype=np.float32).reshape(batch.shape[0], 2)
 
 
 class MissingRuntimeError(ImportError):
@@ -68,9 +78,17 @@ class OnnxRuntimeSession:
             options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.session = ort.InferenceSession(str(model_path), options, providers=['CPUExecutionProvider'])
         self.input_name = self.session.get_inputs()[0].name
+        # img_shape is an input with a default (an initializer) in export folders' ONNX files
+        self.takes_img_shape = IMG_SHAPE_NAME in {i.name for i in self.session.get_inputs()
+                                                  + self.session.get_overridable_initializers()}
 
-    def __call__(self, batch: np.ndarray) -> List[np.ndarray]:
-        return self.session.run(None, {self.input_name: batch})
+    def __call__(self, batch: np.ndarray, img_shape: Optional[np.ndarray] = None) -> List[np.ndarray]:
+        """``batch`` (N, 3, H, W) normalised; ``img_shape`` (N, 2): each image's (h, w) in it, where the graph
+        clips boxes (default: all of it)."""
+        feeds = {self.input_name: batch}
+        if self.takes_img_shape:
+            feeds[IMG_SHAPE_NAME] = clip_shape_feed(batch, img_shape)
+        return self.session.run(None, feeds)
 
 
 @register_runtime('openvino')
@@ -91,7 +109,51 @@ class OpenVINOSession:
             config['INFERENCE_NUM_THREADS'] = threads
         self.compiled = ov.Core().compile_model(str(model_path), 'CPU', config)
         self.request = self.compiled.create_infer_request()
+        self.takes_img_shape = IMG_SHAPE_NAME in {name for port in self.compiled.inputs for name in port.names}
 
-    def __call__(self, batch: np.ndarray) -> List[np.ndarray]:
-        results = self.request.infer({0: batch})
+    def __call__(self, batch: np.ndarray, img_shape: Optional[np.ndarray] = None) -> List[np.ndarray]:
+        feeds = {0: batch}
+        if self.takes_img_shape:
+            feeds[IMG_SHAPE_NAME] = clip_shape_feed(batch, img_shape)
+        results = self.request.infer(feeds)
         return [np.asarray(results[output]) for output in self.compiled.outputs]
+
+
+@register_runtime('ncnn')
+class NcnnSession:
+    """An ncnn CPU net of the head's raw maps, fp32 (ncnn's fp16 / bf16 storage and arithmetic, its defaults on CPUs
+    that have them, are turned off: the export's precision is chosen, not inherited).
+
+    Args: as :class:`OnnxRuntimeSession` (``model_path`` is the ``.ncnn.param`` file, its ``.ncnn.bin`` beside it).
+    Returns the maps (each (N, C, H, W)) in the exported graph's output order; ncnn runs one image at a time.
+    """
+
+    def __init__(self, model_path: Path, precision: str = 'fp32', threads: Optional[int] = None,
+                 device: str = 'cpu', spinning: bool = True):
+        _check_device(device, 'ncnn')
+        if precision != 'fp32':
+            raise ValueError(f'ncnn exports are fp32 here, got precision={precision!r}')
+        ncnn = import_runtime('ncnn')
+        self.net = ncnn.Net()
+        opt = self.net.opt
+        opt.use_vulkan_compute = False
+        for reduced in ('use_fp16_packed', 'use_fp16_storage', 'use_fp16_arithmetic', 'use_bf16_packed',
+                        'use_bf16_storage'):
+            setattr(opt, reduced, False)
+        if threads:
+            opt.num_threads = threads
+        param = Path(model_path)
+        weights = param.with_suffix('.bin')
+        if self.net.load_param(str(param)) or self.net.load_model(str(weights)):
+            raise RuntimeError(f'ncnn could not load {param} / {weights}')
+        self.mat = ncnn.Mat
+        self.input_name = self.net.input_names()[0]
+        self.output_names = sorted(self.net.output_names(), key=lambda name: int(name[3:]))  # out0, out1, ...
+
+    def __call__(self, batch: np.ndarray, img_shape: Optional[np.ndarray] = None) -> List[np.ndarray]:
+        per_image = []
+        for image in batch:
+            extractor = self.net.create_extractor()
+            extractor.input(self.input_name, self.mat(np.ascontiguousarray(image)))
+            per_image.append([np.array(extractor.extract(name)[1]) for name in self.output_names])
+        return [np.stack(maps) for maps in zip(*per_image)]

@@ -23,7 +23,7 @@ from mmdet.utils import get_test_pipeline_cfg
 
 INFERENCE_BACKENDS = Registry('inference backend')
 # Backends whose classes live in ghostdet.deploy (imported lazily: they need the `deploy` extra).
-EXPORTED_BACKENDS = ('onnxruntime', 'openvino')
+EXPORTED_BACKENDS = ('onnxruntime', 'openvino', 'ncnn')
 
 
 class Detector(ABC):

@@ -19,8 +19,7 @@ import ghostdet  # noqa: F401
 from ghostdet.deploy import ExportedDetector, export_detector
 from ghostdet.deploy.end2end import End2EndDetector
 from ghostdet.deploy.export import build_inference_model, export_onnx
-from ghostdet.deploy.heads import head_clips_boxes
-from ghostdet.deploy.preprocess import to_data_sample
+from ghostdet.deploy.preprocess import img_shapes, to_data_sample
 from ghostdet.deploy.runtimes import RUNTIMES
 from ghostdet.testing import build_without_pretrained, randomise_batch_norms
 
@@ -102,50 +101,70 @@ def assert_same_detections(ours, ref, what=''):
         used[candidates[0]] = True
 
 
+def padded_input(shape, inner, seed):
+    """A random normalised input of ``shape`` and the metainfo mmdet gives it when its image fills only ``inner``
+    (h, w) and the rest is padding. (The padding stays random: zero rows make these random-weight networks
+    ill-conditioned there, and what is tested is where boxes are clipped.)"""
+    image = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(seed))
+    meta = dict(img_shape=inner, ori_shape=inner, scale_factor=(1.0, 1.0), batch_input_shape=shape, pad_shape=shape)
+    return image, meta
+
+
+def mmdet_predict(model, image, meta):
+    with torch.no_grad():
+        return model.predict(image, [DetDataSample(metainfo=meta)], rescale=True)[0].pred_instances
+
+
 @pytest.mark.parametrize('config,shape', CASES, ids=[c.split('/')[-1].split('_8x')[0] for c, _ in CASES])
 def test_export_matches_pytorch(config, shape, tmp_path):
+    """The image fills only part of the input (a tile padded to the static export size), so boxes are clipped to
+    it before NMS, as mmdet clips to ``img_shape``."""
     cfg = load_cfg(config)
     checkpoint = random_checkpoint(cfg, tmp_path / 'weights.pth')
     reference = reference_model(cfg, checkpoint)
-    image = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(1))
+    inner = (shape[0] * 3 // 4, shape[1] - 8)
+    image, meta = padded_input(shape, inner, seed=1)
     with torch.no_grad():
         raw_ref = [t.numpy() for maps in reference.bbox_head(reference.extract_feat(image)) for t in maps]
-        sample = DetDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, scale_factor=(1.0, 1.0),
-                                             batch_input_shape=shape, pad_shape=shape))
-        ref = reference.predict(image, [sample], rescale=True)[0].pred_instances
+    ref = mmdet_predict(reference, image, meta)
     assert len(ref.scores) > 10, 'the random head should give many detections'
 
     # One graph with the detections and the raw head maps as outputs, run by both runtimes through
     # ExportedDetector's post-processing: raw maps within 1e-4 of PyTorch relative to each map's scale, detections
     # box for box against mmdet's predict.
-    model = reference
-    export_onnx(End2EndDetector(model, shape, outputs='both'), tmp_path / 'both.onnx', shape)
-    meta = dict(sample.metainfo)
+    export_onnx(End2EndDetector(reference, shape, outputs='both'), tmp_path / 'both.onnx', shape)
     for runtime in RUNTIME_NAMES:
-        dets, labels, *maps = RUNTIMES[runtime](tmp_path / 'both.onnx', threads=1)(image.numpy())
+        dets, labels, *maps = RUNTIMES[runtime](tmp_path / 'both.onnx', threads=1)(image.numpy(),
+                                                                                   img_shapes([meta]))
         assert len(maps) == len(raw_ref)
         for out, expected in zip(maps, raw_ref):
             np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max(),
                                        err_msg=f'{runtime} raw output')
-        ours = to_data_sample(dets[0], labels[0], meta, head_clips_boxes(model.bbox_head)).pred_instances
-        assert_same_detections(ours, ref, runtime)
+        assert_same_detections(to_data_sample(dets[0], labels[0], meta).pred_instances, ref, runtime)
 
 
 def test_export_folder_runs_on_both_runtimes(tmp_path):
     """The user's path: export_detector's folder (ONNX + IR) through ExportedDetector on either runtime gives
-    mmdet's detections for the same input."""
-    cfg = load_cfg('ghostnet/yolov3_ghostnet-1.0x_8xb24-320-300e_coco.py')
+    mmdet's detections for a padded image; runtime code that feeds ``input`` alone (mmdeploy's convention) runs the
+    ONNX graph too, clipping to the whole input."""
+    cfg = load_cfg('ghostnet/rtmdet-lite_ghostnet-1.0x_8xb32-320-300e_coco.py')
     checkpoint = random_checkpoint(cfg, tmp_path / 'weights.pth')
     reference = reference_model(cfg, checkpoint)
-    image = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
-    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1.0, 1.0))
-    with torch.no_grad():
-        ref = reference.predict(image, [DetDataSample(metainfo=meta)], rescale=True)[0].pred_instances
+    image, meta = padded_input((64, 64), (40, 56), seed=2)
     out_dir = export_detector(cfg, checkpoint, tmp_path / 'export', shape=(64, 64), backend='openvino')
     assert sorted(p.name for p in out_dir.iterdir()) == ['deploy.json', 'end2end.bin', 'end2end.onnx', 'end2end.xml']
+    ref = mmdet_predict(reference, image, meta)
     for runtime in RUNTIME_NAMES:
         ours = ExportedDetector(out_dir, backend=runtime, threads=1).run(image.numpy(), [meta])[0].pred_instances
         assert_same_detections(ours, ref, runtime)
+
+    import onnxruntime
+    session = onnxruntime.InferenceSession(str(out_dir / 'end2end.onnx'), providers=['CPUExecutionProvider'])
+    assert [i.name for i in session.get_inputs()] == ['input']
+    dets, labels = session.run(None, {'input': image.numpy()})
+    whole = dict(meta, img_shape=(64, 64), ori_shape=(64, 64))
+    assert_same_detections(to_data_sample(dets[0], labels[0], whole).pred_instances,
+                           mmdet_predict(reference, image, whole), 'input alone')
 
 
 def test_deploy_json_describes_the_model(tmp_path):
@@ -154,6 +173,7 @@ def test_deploy_json_describes_the_model(tmp_path):
     info = json.loads((export_detector(cfg, checkpoint, tmp_path / 'out', shape=(64, 64)) / 'deploy.json').read_text())
     pre = cfg.model.data_preprocessor
     assert info['input_shape'] == [64, 64] and info['input_name'] == 'input'
+    assert info['input_names'] == ['input', 'img_shape']
     assert info['output_names'] == ['dets', 'labels']
     assert info['mean'] == pytest.approx(pre.mean) and info['std'] == pytest.approx(pre.std)
     assert info['channel_order'] == 'rgb' and info['class_names'] == ['tree']
@@ -185,18 +205,23 @@ def test_images_of_any_size_map_back_to_their_pixels(tmp_path):
     assert len(boxes) and (boxes[:, 1::2] <= 40).all() and (boxes >= 0).all()
 
 
-def test_dynamic_batch_equals_single_images(tmp_path):
-    cfg = load_cfg('ghostnet/yolov3_ghostnet-1.0x_8xb24-320-300e_coco.py')
+@pytest.mark.parametrize('config', ['ghostnet/yolov3_ghostnet-1.0x_8xb24-320-300e_coco.py',
+                                    'ghostnet/rtmdet-lite_ghostnet-1.0x_8xb32-320-300e_coco.py'],
+                         ids=['yolov3', 'rtmdet-lite (img_shape input)'])
+def test_dynamic_batch_equals_single_images(config, tmp_path):
+    cfg = load_cfg(config)
     checkpoint = random_checkpoint(cfg, tmp_path / 'weights.pth')
     out_dir = export_detector(cfg, checkpoint, tmp_path / 'out', shape=(64, 64), dynamic_batch=True)
     batch = np.random.default_rng(0).standard_normal((3, 3, 64, 64)).astype(np.float32)
+    shapes = np.array([[64, 64], [40, 64], [64, 24]], dtype=np.float32)
     session = RUNTIMES['onnxruntime'](out_dir / 'end2end.onnx', threads=1)
-    dets, labels = session(batch)
-    assert dets.shape[0] == 3
-    for i in range(3):
-        single_dets, single_labels = session(batch[i:i + 1])
-        np.testing.assert_allclose(dets[i], single_dets[0], rtol=1e-5, atol=1e-4)
-        np.testing.assert_array_equal(labels[i], single_labels[0])
+    for fed in (None, shapes):  # img_shape by default (the whole input), then each image's own
+        dets, labels = session(batch, fed)
+        assert dets.shape[0] == 3
+        for i in range(3):
+            single_dets, single_labels = session(batch[i:i + 1], None if fed is None else fed[i:i + 1])
+            np.testing.assert_allclose(dets[i], single_dets[0], rtol=1e-5, atol=1e-4)
+            np.testing.assert_array_equal(labels[i], single_labels[0])
 
 
 @pytest.mark.parametrize('backend,precision', [('onnxruntime', 'int8'), ('openvino', 'int8'), ('openvino', 'bf16')])

@@ -13,13 +13,13 @@ test Resize scale (for keep-ratio resizes, the largest image it gives), padded a
 
 Whole path, PyTorch against exported runtimes (interleaved in one run, CPU):
 
-    python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT] --backend pytorch onnxruntime openvino
+    python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT] --backend pytorch onnxruntime openvino [ncnn]
         [--precision fp32 bf16 int8] [--image IMG] [--calib-images DIR_OR_ANN] [--threads 2] [--shape H W]
 
 times image -> detections in image pixels: pre-processing (test pipeline, normalisation), network, decoding + NMS,
-post-processing, for eager PyTorch (inference form) and every backend/precision (bf16 on OpenVINO only; int8
-calibrated on --calib-images, default the timed image), with the same thread count for torch and the runtimes
-(default 2). Random weights score every prior about equally (so post-processing load is arbitrary): pass a
+post-processing, for eager PyTorch (inference form) and every backend/precision (ncnn: fp32 only; bf16: OpenVINO
+only; int8 calibrated on --calib-images, default the timed image), with the same thread count for torch and the
+runtimes (default 2). Random weights score every prior about equally (so post-processing load is arbitrary): pass a
 checkpoint, or a realistic score threshold (e.g. --cfg-options model.test_cfg.score_thr=0.05, mmdeploy's default).
 """
 import argparse
@@ -30,7 +30,7 @@ from mmengine.config import DictAction
 import ghostdet  # noqa: F401
 from ghostdet.analysis import build_detector, config_input_shape, latency_summary, load_config, measure_latency
 
-BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+BACKENDS = ('pytorch', 'onnxruntime', 'openvino', 'ncnn')
 
 
 def main():

@@ -2,7 +2,7 @@
 (OpenVINO) or int8 (post-training static quantisation).
 
     python tools/deployment/export.py CONFIG CHECKPOINT --out-dir DIR [--shape H W] [--dynamic-batch]
-        [--backend onnxruntime|openvino] [--precision fp32|bf16|int8] [--calib-images DIR_OR_ANN] [--calib-num N]
+        [--backend onnxruntime|openvino|ncnn] [--precision fp32|bf16|int8] [--calib-images DIR_OR_ANN] [--calib-num N]
         [--force] [--cfg-options k=v ...]
 
 DIR gets end2end.onnx (input `input`: normalised N x 3 x H x W; outputs `dets` (N, K, 5: x1, y1, x2, y2, score in
@@ -18,6 +18,7 @@ from mmengine.config import DictAction
 
 import ghostdet  # noqa: F401
 from ghostdet.deploy import export_detector
+from ghostdet.inference import EXPORTED_BACKENDS
 
 
 def main():
@@ -28,7 +29,7 @@ def main():
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help='static input size (default: the config\'s test resize scale)')
     parser.add_argument('--dynamic-batch', action='store_true', help='any batch size instead of 1')
-    parser.add_argument('--backend', default='onnxruntime', choices=('onnxruntime', 'openvino'))
+    parser.add_argument('--backend', default='onnxruntime', choices=EXPORTED_BACKENDS)
     parser.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'),
                         help='bf16: OpenVINO only; int8: QDQ graph calibrated on --calib-images')
     parser.add_argument('--calib-images', metavar='DIR_OR_ANN',
