@@ -688,8 +688,8 @@ def run_study(rows: Optional[Sequence[str]] = None, seeds: int = 3, root: str = 
                     study.notes[row.row.key] = f'skipped: no teacher checkpoint {teacher_path}'
             tasks = [t for t in tasks if not t.row.distilled]
             print(f'[study] skipping {", ".join(skipped)}: the teacher checkpoint {teacher_path} is missing. Train '
-                  f'it with --train-teacher (1000 iterations, about 30 min on 2 cores) or `bash '
-                  f'tools/experiments/distill_trees.sh`, or give an existing one with --teacher PATH.', flush=True)
+                  f'it with --train-teacher (1000 iterations, about 30 min on 2 cores), or give an existing one '
+                  f'with --teacher PATH.', flush=True)
         _train(study, tasks, jobs, threads, teacher_path, python, run)
     if latency or full_image:
         study.report()  # partial results first: measuring below takes a while
