@@ -107,7 +107,11 @@ class OpenVINOSession:
         config = {'INFERENCE_PRECISION_HINT': OPENVINO_PRECISION_HINTS[precision], 'PERFORMANCE_HINT': 'LATENCY'}
         if threads:
             config['INFERENCE_NUM_THREADS'] = threads
-        self.compiled = ov.Core().compile_model(str(model_path), 'CPU', config)
+        core = ov.Core()
+        model = core.read_model(str(model_path))
+        if Path(model_path).suffix == '.onnx' and not any(IMG_SHAPE_NAME in p.names for p in model.inputs):
+            model = _with_required_img_shape(core, Path(model_path)) or model
+        self.compiled = core.compile_model(model, 'CPU', config)
         self.request = self.compiled.create_infer_request()
         self.takes_img_shape = IMG_SHAPE_NAME in {name for port in self.compiled.inputs for name in port.names}
 
@@ -117,6 +121,23 @@ class OpenVINOSession:
             feeds[IMG_SHAPE_NAME] = clip_shape_feed(batch, img_shape)
         results = self.request.infer(feeds)
         return [np.asarray(results[output]) for output in self.compiled.outputs]
+
+
+def _with_required_img_shape(core, onnx_path: Path):
+    """OpenVINO freezes an ONNX input that has a default (export folders give ``img_shape`` one for mmdeploy-style
+    callers) into a constant: read the graph again without the default, so the input stays feedable. None if the
+    graph has no such input."""
+    import tempfile
+
+    import onnx
+    graph = onnx.load(str(onnx_path))
+    defaults = [t for t in graph.graph.initializer if t.name == IMG_SHAPE_NAME]
+    if not defaults or not any(i.name == IMG_SHAPE_NAME for i in graph.graph.input):
+        return None
+    graph.graph.initializer.remove(defaults[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx.save(graph, f'{tmp}/model.onnx')
+        return core.read_model(f'{tmp}/model.onnx')
 
 
 @register_runtime('ncnn')

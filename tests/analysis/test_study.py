@@ -138,6 +138,7 @@ class FakeTools:
         self.metrics = metrics or {}
         self.train_seconds, self.fail_stem = train_seconds, fail_stem
         self.lock = threading.Lock()
+        self.joined = threading.Condition(self.lock)
 
     def __call__(self, command, env, cwd):
         tool, config = Path(command[1]).name, Path(command[2])
@@ -149,9 +150,10 @@ class FakeTools:
             if tool == 'train.py':
                 self.running.add((config.stem, seed))
                 self.overlaps.append(set(self.running))
+                self.joined.notify_all()
         if tool == 'train.py':
-            time.sleep(self.train_seconds)
-            with self.lock:
+            with self.lock:  # "train" until another training runs alongside, at most train_seconds
+                self.joined.wait_for(lambda: len(self.running) > 1, timeout=self.train_seconds)
                 self.running.discard((config.stem, seed))
             if config.stem == self.fail_stem:
                 raise study.subprocess.CalledProcessError(1, command)
@@ -361,7 +363,7 @@ def test_copied_run_folder_is_picked_up_when_its_checkpoint_is_the_original(tmp_
 
 
 def test_jobs_run_at_once_but_never_two_of_one_row(tmp_path):
-    tools = FakeTools(train_seconds=0.4)
+    tools = FakeTools(train_seconds=5.0)  # long enough for the second job to start on a loaded machine
     keys = ['ghostnet', 'shufflenetv2', 'mobilenetv3-small']
     result = run_study(keys, 2, str(tmp_path), threads=2, jobs=2, latency=False, shape=SHAPE, run=tools)
     stems = [Path(ROW[k].config).stem for k in keys]

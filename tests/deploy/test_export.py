@@ -158,6 +158,11 @@ def test_export_folder_runs_on_both_runtimes(tmp_path):
         ours = ExportedDetector(out_dir, backend=runtime, threads=1).run(image.numpy(), [meta])[0].pred_instances
         assert_same_detections(ours, ref, runtime)
 
+    # a folder exported for ONNX Runtime (no IR) run by OpenVINO from its ONNX graph: img_shape stays an input
+    onnx_only = export_detector(cfg, checkpoint, tmp_path / 'onnx_only', shape=(64, 64))
+    ours = ExportedDetector(onnx_only, backend='openvino', threads=1).run(image.numpy(), [meta])[0].pred_instances
+    assert_same_detections(ours, ref, 'openvino from ONNX')
+
     import onnxruntime
     session = onnxruntime.InferenceSession(str(out_dir / 'end2end.onnx'), providers=['CPUExecutionProvider'])
     assert [i.name for i in session.get_inputs()] == ['input']
