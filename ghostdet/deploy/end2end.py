@@ -16,6 +16,13 @@ from .preprocess import as_config
 IMG_SHAPE_NAME = 'img_shape'
 
 
+def clip_shape_feed(batch: np.ndarray, img_shape: Optional[np.ndarray]) -> np.ndarray:
+    """The graph's ``img_shape`` input: each image's (h, w) as given, by default the whole (padded) input."""
+    if img_shape is None:
+        return np.tile(np.asarray(batch.shape[2:], dtype=np.float32), (batch.shape[0], 1))
+    return np.ascontiguousarray(img_shape, dtype=np.float32).reshape(batch.shape[0], 2)
+
+
 class End2EndDetector(nn.Module):
     """A single-stage mmdet detector in inference form with its box decoding and post-processing.
 
@@ -77,7 +84,6 @@ class HostPostprocess:
         self.levels = len(self.head.prior_generator.strides)
 
     def __call__(self, batch: np.ndarray, img_shape: Optional[np.ndarray] = None) -> List[np.ndarray]:
-        from .runtimes import clip_shape_feed
         maps = [torch.from_numpy(m) for m in self.session(batch)]
         outs = tuple(maps[i:i + self.levels] for i in range(0, len(maps), self.levels))
         clip_to = torch.from_numpy(clip_shape_feed(batch, img_shape)) if head_clips_boxes(self.head) else \

@@ -11,19 +11,12 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .end2end import IMG_SHAPE_NAME
+from .end2end import IMG_SHAPE_NAME, clip_shape_feed
 
 DEPLOY_EXTRA = '`pip install -e .[deploy]` (or `make setup`)'
 RUNTIMES: Dict[str, type] = {}
 # Precision each runtime runs an export in, and the model file it loads, by the export's --precision.
 OPENVINO_PRECISION_HINTS = {'fp32': 'f32', 'bf16': 'bf16', 'int8': 'f32'}  # int8: the rest of the graph in f32
-
-
-def clip_shape_feed(batch: np.ndarray, img_shape: Optional[np.ndarray]) -> np.ndarray:
-    """The graph's ``img_shape`` input: each image's (h, w) as given, by default the whole (padded) input."""
-    if img_shape is None:
-        return np.tile(np.asarray(batch.shape[2:], dtype=np.float32), (batch.shape[0], 1))
-    return np.ascontiguousarray(img_shape, dtype=np.float32).reshape(batch.shape[0], 2)
 
 
 class MissingRuntimeError(ImportError):
