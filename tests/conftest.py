@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The suite runs tiny tensors: one intra-op thread avoids the thread start-up and oversubscription that make small
 # ops many times slower on a small, shared CI machine.
 torch.set_num_threads(1)
-DEMO_CONFIG = REPO / 'configs' / 'trees' / 'rtmdet-pafpn64_ghostnet-1.0x_trees.py'
+TREE_RECIPE_CONFIG = REPO / 'configs' / 'trees' / 'rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 
 
 @pytest.fixture(scope='session')
@@ -26,9 +26,9 @@ def synthetic_coco(tmp_path_factory):
 
 
 def write_tiny_config(path: Path, data_root: Path, max_iters: int = 2) -> Path:
-    """The demo config shrunk for tests: GhostNet 0.5x, 64-px crops, batch 2, ``max_iters`` iterations."""
+    """The GhostNet tree config shrunk for tests: GhostNet 0.5x, 64-px crops, batch 2, ``max_iters`` iterations."""
     path.write_text(f"""
-_base_ = [{str(DEMO_CONFIG)!r}]
+_base_ = [{str(TREE_RECIPE_CONFIG)!r}]
 data_root = {str(data_root) + '/'!r}
 metainfo = dict(classes=('square', 'disc', 'triangle'))
 max_iters = {max_iters}

@@ -60,7 +60,7 @@ def test_backbone_trains_on_cuda(config):
 
 
 def tiny_detector_cfg(make_tiny_config, synthetic_coco, tmp_path):
-    """The model of the demo config shrunk for tests (GhostNet 0.5x, 32 channels, 3 classes)."""
+    """The model of the GhostNet tree config shrunk for tests (GhostNet 0.5x, 32 channels, 3 classes)."""
     return Config.fromfile(str(make_tiny_config(tmp_path / 'tiny.py', synthetic_coco))).model
 
 

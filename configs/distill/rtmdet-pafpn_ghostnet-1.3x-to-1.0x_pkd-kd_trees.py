@@ -1,7 +1,7 @@
-# The main job's student (GhostNet 1.0x RTMDet-PAFPN64, same schedule, data and seed) distilled from the wider tree
-# teacher (configs/trees/rtmdet-pafpn96_ghostnet-1.3x_trees-teacher.py): PKD on the three PAFPN levels (96 teacher
-# channels vs 64: learned 1x1 adapters) plus logit KD on the QFL classification outputs (same strides, one class).
-# Run by tools/experiments/backbone_study.py (row ghostnet-kd; --train-teacher trains the teacher first).
+# The GhostNet tree detector as student (GhostNet 1.0x RTMDet-PAFPN64, same schedule, data and seed) distilled from the
+# wider tree teacher (configs/trees/rtmdet-pafpn96_ghostnet-1.3x_trees-teacher.py): PKD on the three PAFPN levels (96
+# teacher channels vs 64: learned 1x1 adapters) plus logit KD on the QFL classification outputs (same strides, one
+# class). Run by tools/experiments/backbone_study.py (row ghostnet-kd; --train-teacher trains the teacher first).
 _base_ = '../trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 
 teacher_checkpoint = 'work_dirs/distill_trees/teacher/iter_1000.pth'

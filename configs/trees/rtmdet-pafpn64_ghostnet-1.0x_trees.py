@@ -1,5 +1,6 @@
-# The main job: a GhostNet 1.0x RTMDet-PAFPN64 detector trained from scratch on CPU on the embedded NEON tree data
-# (tools/dataset_converters/deepforest_to_coco.py), evaluated with mmdet's CocoMetric on the held-out val regions.
+# The GhostNet tree detector (the tree recipe; the main job, rtmdet-pafpn64_shufflenetv1-g3-1.0x_trees.py, inherits it
+# with another backbone): a GhostNet 1.0x RTMDet-PAFPN64 detector trained from scratch on CPU on the embedded NEON tree
+# data (tools/dataset_converters/deepforest_to_coco.py), evaluated with mmdet's CocoMetric on the held-out val regions.
 # Fresh random 256-px crops of the 640-px tiles every step, all 8 flips / quarter turns, batch 8, EMA (README).
 _base_ = ['mmdet::_base_/default_runtime.py', '../_base_/models/rtmdet-pafpn64_ghostnet-1.0x.py']
 custom_imports = dict(imports=['ghostdet'], allow_failed_imports=False)

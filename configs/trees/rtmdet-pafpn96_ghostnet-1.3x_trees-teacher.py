@@ -1,5 +1,5 @@
-# The teacher of the tree distillation rows (backbone_study.py --train-teacher trains it): the main job's detector made
-# wider (GhostNet 1.3x, 96-channel neck and head, about 2x the student's FLOPs) and trained 1000 iterations
+# The teacher of the tree distillation rows (backbone_study.py --train-teacher trains it): the GhostNet tree detector
+# made wider (GhostNet 1.3x, 96-channel neck and head, about 2x the student's FLOPs) and trained 1000 iterations
 # instead of 600. Same data, augmentation, seed and validation as the student.
 _base_ = './rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 

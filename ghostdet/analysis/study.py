@@ -1,13 +1,13 @@
-"""The backbone study on the tree data (issue 17, "Which backbone for small objects"): the main job's detector with
-each backbone and GhostNetV3 recipe of :data:`ROWS`, trained and tested for several seeds, next to the size, compute
-and CPU latency of its inference form, in one table and one plot.
+"""The backbone study on the tree data (issue 17, "Which backbone for small objects"): the tree detector with each
+backbone and GhostNetV3 recipe of :data:`ROWS`, trained and tested for several seeds, next to the size, compute and
+CPU latency of its inference form, eager and exported (OpenVINO), in one table and one plot.
 
 Layout (the seeds sweep's, :mod:`ghostdet.engine.seeds`, under one root)::
 
     <root>/<config-stem>/seed<k>/     one (row, seed) run: tools/train.py, tools/test.py, test_metrics.json
     <root>/<config-stem>/summary.md   that row's finished seeds (run_seeds)
-    <root>/measurements.json          cache: params / FLOPs / latency per inference network, full-image AP per
-                                      checkpoint
+    <root>/measurements.json          cache: params / FLOPs / latencies per inference network, full-image AP
+                                      per checkpoint
     <root>/study.md, study.json, study.png
 
 Runs go seed-major (every row's seed 0, then every row's seed 1, ...), so a study stopped early already compares
@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -37,14 +38,15 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from ..datasets.trees import MAIN_JOB_CONFIG
 from ..engine.seeds import SeedRun, final_checkpoint_name, finished_test, run_seeds, summarise
 from ..fileio import write_bytes_atomically, write_text_atomically
 from .detector import build_detector, dummy_batch, load_config
 from .latency import describe_cpu, latency_summary
 
 __all__ = ['ROWS', 'StudyRow', 'select_rows', 'study_order', 'finished_metrics', 'seconds_since_log',
-           'network_signature', 'interleaved_latency', 'coco_area_summary', 'full_image_metrics', 'format_study',
-           'plot_study', 'run_study']
+           'network_signature', 'forward_call', 'exported_call', 'interleaved_latency', 'coco_area_summary',
+           'full_image_metrics', 'format_study', 'plot_study', 'run_study']
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +59,7 @@ class StudyRow:
         key (str): Short name for ``--rows``.
         name (str): Name in the table (and the README).
         config (str): Config file, relative to the repository.
-        group (str): ``'backbone'`` (the main job with another backbone) or ``'recipe'`` (GhostNetV3 / GhostNet
+        group (str): ``'backbone'`` (the tree recipe with that backbone) or ``'recipe'`` (GhostNetV3 / GhostNet
             trained another way).
     """
     key: str
@@ -68,11 +70,10 @@ class StudyRow:
 
 _TREES, _DISTILL = 'configs/trees/backbones/rtmdet-pafpn64_{}_trees.py', 'configs/distill/rtmdet-pafpn_{}_trees.py'
 ROWS = (
-    StudyRow('ghostnet', 'GhostNet 1.0x (main job)', 'configs/trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py',
-             'backbone'),
+    StudyRow('ghostnet', 'GhostNet 1.0x', 'configs/trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py', 'backbone'),
     StudyRow('ghostnetv2', 'GhostNetV2 1.0x', _TREES.format('ghostnetv2-1.0x'), 'backbone'),
     StudyRow('ghostnetv3', 'GhostNetV3 1.0x', _TREES.format('ghostnetv3-1.0x'), 'backbone'),
-    StudyRow('shufflenetv1', 'ShuffleNetV1 g3 1.0x', _TREES.format('shufflenetv1-g3-1.0x'), 'backbone'),
+    StudyRow('shufflenetv1', 'ShuffleNetV1 g3 1.0x (main job)', MAIN_JOB_CONFIG, 'backbone'),
     StudyRow('shufflenetv2', 'ShuffleNetV2 1.0x', _TREES.format('shufflenetv2-1.0x'), 'backbone'),
     StudyRow('shufflenetv2-1.5x', 'ShuffleNetV2 1.5x', _TREES.format('shufflenetv2-1.5x'), 'backbone'),
     StudyRow('mobilenetv2', 'MobileNetV2 1.0x', _TREES.format('mobilenetv2-1.0x'), 'backbone'),
@@ -103,6 +104,10 @@ LATENCY_NOTE = ('median ms of one forward of the inference form (BatchNorm folde
                 '(backbone, neck and head outputs: no data loading, preprocessing, box decoding or NMS); all rows '
                 'timed in rotation in one process, {repeats} rounds after {warmup}; rows with the same inference '
                 'network share one measurement')
+EXPORTED_NOTE = ('OpenVINO ms: the same network exported as tools/deployment/export.py exports it (ONNX, without box '
+                 'decoding and NMS) and run by OpenVINO fp32 (INFERENCE_PRECISION_HINT f32, latency mode: the form '
+                 'whose AP equals PyTorch\'s) with the same threads on the same image, timed in the same rotation; in '
+                 'brackets its ratio to PyTorch ms')
 
 Runner = Callable[..., None]  # run(command, env=..., cwd=...): runs one tools/train.py or tools/test.py command
 
@@ -222,29 +227,42 @@ def network_signature(model: nn.Module) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def forward_call(model: nn.Module, shape: Sequence[int]) -> Callable[[], object]:
+    """The model's ``'tensor'`` forward (the network alone) of one generated image of ``shape``."""
+    data = dummy_batch(model, shape)
+    return partial(model, data['inputs'], data['data_samples'], mode='tensor')
+
+
+def exported_call(model: nn.Module, shape: Sequence[int], threads: int, work_dir: str) -> Callable[[], object]:
+    """The same network as deployed: exported as ``tools/deployment/export.py`` exports it, without box decoding and
+    NMS (:class:`~ghostdet.deploy.end2end.End2EndDetector` ``outputs='maps'``), run by OpenVINO fp32 on the same
+    image. Raises ``MissingRuntimeError`` without the ``deploy`` extra."""
+    from ..deploy.end2end import End2EndDetector
+    from ..deploy.export import export_onnx
+    from ..deploy.runtimes import OpenVINOSession
+    path = Path(work_dir) / 'network.onnx'
+    export_onnx(End2EndDetector(model, tuple(shape), outputs='maps'), path, shape, output_names=())
+    session = OpenVINOSession(path, 'fp32', threads=threads)  # the compiled model no longer reads the file
+    return partial(session, dummy_batch(model, shape)['inputs'].numpy())
+
+
 @torch.inference_mode()
-def interleaved_latency(models: Dict[str, nn.Module], shape: Sequence[int] = INPUT_SHAPE, repeats: int = 20,
+def interleaved_latency(calls: Dict[str, Callable[[], object]], repeats: int = 20,
                         warmup: int = 3) -> Dict[str, Dict[str, float]]:
-    """:func:`~ghostdet.analysis.latency_summary` (median / p90 ms) of each model's ``'tensor'`` forward of one
-    generated image, every model timed once per round so that load on the machine affects all alike.
+    """:func:`~ghostdet.analysis.latency_summary` (median / p90 ms) of each call, every call timed once per round
+    so that load on the machine affects all alike.
 
     Args:
-        models (dict): Name -> detector in eval mode.
-        shape (tuple): Input (H, W); batch 1.
+        calls (dict): Name -> function of no arguments (:func:`forward_call`, :func:`exported_call`).
         repeats (int): Timed rounds. warmup (int): Untimed rounds first.
     """
-    names = list(models)
-    calls = {}
-    for name, model in models.items():
-        data = dummy_batch(model, shape)
-        calls[name] = (model, data['inputs'], data['data_samples'])
+    names = list(calls)
     times = {name: [] for name in names}
     for step in range(warmup + repeats):
-        shift = step % len(names)  # rotate: no model always runs right after the same one
+        shift = step % len(names)  # rotate: no call always runs right after the same one
         for name in names[shift:] + names[:shift]:
-            model, inputs, samples = calls[name]
             start = time.perf_counter()
-            model(inputs, samples, mode='tensor')
+            calls[name]()
             if step >= warmup:
                 times[name].append((time.perf_counter() - start) * 1e3)
     return {name: latency_summary(t) for name, t in times.items()}
@@ -345,12 +363,24 @@ def _fmt_full(stat: Optional[dict], finished: int) -> str:
     return _fmt(stat) + (f' (n={stat["n"]})' if stat and stat['n'] < finished else '')
 
 
+def _export_note(network: dict) -> Optional[str]:
+    failed = network.get('export_failed')
+    return f'no OpenVINO ms: the export failed ({failed})' if failed else None
+
+
+def _fmt_exported(r: dict) -> str:
+    exported, eager = r.get('exported_latency'), r['latency']
+    if not exported:
+        return '–'
+    return f'{exported["median_ms"]:.1f} ({exported["median_ms"] / eager["median_ms"]:.2f}x)'
+
+
 def format_study(result: dict) -> str:
     """The markdown of ``study.md`` from :func:`run_study`'s result."""
     rows, shape = result['rows'], result['shape']
     full = any(r['full_image_AP50'] for r in rows)
     head = ['row', 'group', 'seeds', 'mAP', 'AP50', f'AP50 − {GOAL_AP50}', 'APs', 'APm', 'params (M)', 'GFLOPs',
-            'CPU ms'] + (['full-image AP50'] if full else [])
+            'PyTorch ms', 'OpenVINO ms'] + (['full-image AP50'] if full else [])
     lines = [f'# Backbone study: the tree detector with each backbone / recipe (goal: AP50 >= {GOAL_AP50})', '',
              f'Val tiles, `tools/test.py` on the final checkpoint; mean ± sample std over the finished seeds of '
              f'{result["seeds"]} (written {result["written"]}).', '',
@@ -364,20 +394,23 @@ def format_study(result: dict) -> str:
         cells = [r['name'], r['group'], seeds, *(_fmt(s.get(m)) for m in ('mAP', 'AP50')), gap,
                  *(_fmt(s.get(m)) for m in ('APs', 'APm')),
                  f'{cx["params"] / 1e6:.2f}' if cx else '–', f'{cx["flops"] / 1e9:.2f}' if cx else '–',
-                 f'{lat["median_ms"]:.1f}' if lat else '–'] + ([_fmt_full(r['full_image_AP50'], n)] if full else [])
+                 f'{lat["median_ms"]:.1f}' if lat else '–', _fmt_exported(r)] + \
+            ([_fmt_full(r['full_image_AP50'], n)] if full else [])
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines += ['', f'⚠ fewer than {MIN_SEEDS} finished seeds: no reliable spread yet (one seed shows no ±); seeds of '
               f'one config differ by about 0.05 AP50 (README, *Main job*).', '',
               f'`AP50 − {GOAL_AP50}`: distance of the mean AP50 to the goal (negative: below it). APs / APm: COCO '
               'small (< 32² px) / medium trees.', '',
-              f'params / GFLOPs: the inference form (as CPU ms) at {shape[0]}x{shape[1]}, FLOPs = multiply-adds.']
+              f'params / GFLOPs: the inference form (as PyTorch ms) at {shape[0]}x{shape[1]}, FLOPs = multiply-adds.']
     latencies = [r['latency'] for r in rows if r['latency']]
     if latencies:
         first = latencies[0]
-        lines.append('\nCPU ms: ' + LATENCY_NOTE.format(h=shape[0], w=shape[1], repeats=first['repeats'],
+        lines.append('\nPyTorch ms: ' + LATENCY_NOTE.format(h=shape[0], w=shape[1], repeats=first['repeats'],
                                                       warmup=first['warmup'])
                      + f'; {first["cpu"]}' + (f', load average {first["load_average"]:.1f} when measured'
                                                if first['load_average'] is not None else '') + '.')
+        if any(r.get('exported_latency') for r in rows):
+            lines.append(f'\n{EXPORTED_NOTE}.')
         sessions = sorted({lat['measured_at'] for lat in latencies})
         if len(sessions) > 1:
             lines.append(f'\nLatencies come from {len(sessions)} measurement sessions ({", ".join(sessions)}); compare '
@@ -394,15 +427,26 @@ def format_study(result: dict) -> str:
 
 
 def plot_study(result: dict) -> bytes:
-    """PNG of mean AP50 (± sample std) against CPU latency (GFLOPs where no row has a latency): one labelled point
-    per row with results, the goal as a line."""
+    """PNG of mean AP50 (± sample std) against the deployed network's CPU latency (OpenVINO ms; PyTorch ms where a
+    row with results has none, GFLOPs where no row has a latency): one labelled point per row with results, the goal
+    as a line."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     rows = [r for r in result['rows'] if r['summary']]
-    by_latency = any(r['latency'] for r in rows)
-    x_of = (lambda r: r['latency'] and r['latency']['median_ms']) if by_latency else \
-        (lambda r: r['complexity'] and r['complexity']['flops'] / 1e9)
+    shape = result['shape']
+    if rows and all(r.get('exported_latency') for r in rows):
+        field, xlabel = 'exported_latency', 'OpenVINO fp32'
+    else:
+        field, xlabel = 'latency', 'PyTorch, inference form,'
+    by_latency = any(r[field] for r in rows)
+    xlabel = f'CPU ms per {shape[0]}x{shape[1]} image ({xlabel} network only, median)' if by_latency else \
+        f'GFLOPs at {shape[0]}x{shape[1]} (no latency measured)'
+
+    def x_of(r):
+        if by_latency:
+            return r[field] and r[field]['median_ms']
+        return r['complexity'] and r['complexity']['flops'] / 1e9
     shown = [r for r in rows if x_of(r)]
     fig, ax = plt.subplots(figsize=(9, 5.5))
     for group, marker in (('backbone', 'o'), ('recipe', 's')):
@@ -417,9 +461,7 @@ def plot_study(result: dict) -> bytes:
     ax.plot([], [], 'o', color='tab:blue', label='backbone')
     ax.plot([], [], 's', color='tab:orange', label='recipe')
     ax.plot([], [], 'o', color='grey', mfc='white', label=f'hollow: < {MIN_SEEDS} seeds')
-    shape = result['shape']
-    ax.set_xlabel(f'CPU ms per {shape[0]}x{shape[1]} image (inference form, network only, median)' if by_latency
-                  else f'GFLOPs at {shape[0]}x{shape[1]} (no latency measured)')
+    ax.set_xlabel(xlabel)
     ax.set_ylabel('val AP50 (mean ± sample std over seeds)')
     missing = [r['name'] for r in result['rows'] if r not in shown]
     note = textwrap.fill(f'not shown (no result yet): {", ".join(missing)}', 110) if missing else ''
@@ -473,13 +515,16 @@ class _Study:
         return entry.get('complexity')
 
     def measure_latency(self, remeasure: bool, repeats: int, warmup: int, threads: int) -> None:
-        """Time (interleaved) every selected inference network without a cached latency (all with ``remeasure``)."""
+        """Time every selected inference network without a cached latency (all with ``remeasure``), eager and
+        exported (OpenVINO fp32), all in one interleaved rotation."""
         todo = {}
         for row in self.rows:
             signature, model = self.model(row)
             if row.row.key in self.broken or self.complexity(row) is None:  # its forward fails
                 continue
-            if remeasure or 'latency' not in self.cache.network(signature, self.shape):
+            entry = self.cache.network(signature, self.shape)
+            if remeasure or 'latency' not in entry or ('exported_latency' not in entry and
+                                                       'export_failed' not in entry):
                 todo.setdefault(signature, (row.row.key, model))
         if not todo:
             return
@@ -487,17 +532,35 @@ class _Study:
         torch.set_num_threads(threads)
         try:
             cpu = describe_cpu()
-            print(f'[study] timing {len(todo)} inference networks at {self.shape[0]}x{self.shape[1]}, {repeats} '
-                  f'rounds ({cpu})', flush=True)
+            calls, failed = {}, {}
+            with tempfile.TemporaryDirectory() as tmp:
+                for signature, (key, model) in todo.items():
+                    calls[signature] = forward_call(model, self.shape)
+                    try:
+                        (Path(tmp) / signature).mkdir()
+                        calls[f'{signature}/openvino'] = exported_call(model, self.shape, threads,
+                                                                       str(Path(tmp) / signature))
+                    except Exception as error:  # no runtime, or a network the exporter cannot trace: eager only
+                        failed[signature] = f'{type(error).__name__}: {error}'.splitlines()[0][:300]
+                        print(f'[study] {key}: no exported latency ({failed[signature]})', flush=True)
+            print(f'[study] timing {len(todo)} inference networks at {self.shape[0]}x{self.shape[1]}, eager and '
+                  f'exported, {repeats} rounds ({cpu})', flush=True)
             load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else None  # not on Windows
-            timed = interleaved_latency({s: m for s, (_, m) in todo.items()}, self.shape, repeats, warmup)
+            timed = interleaved_latency(calls, repeats, warmup)
         finally:
             torch.set_num_threads(previous)
         stamp = datetime.now().isoformat(timespec='seconds')
-        for signature, summary in timed.items():
-            self.cache.network(signature, self.shape)['latency'] = dict(
-                summary, threads=threads, repeats=repeats, warmup=warmup, cpu=cpu, load_average=load,
-                measured_at=stamp, first_row=todo[signature][0])
+        for signature, (key, _) in todo.items():
+            entry = self.cache.network(signature, self.shape)
+            for field in ('latency', 'exported_latency', 'export_failed'):
+                entry.pop(field, None)
+            how = dict(threads=threads, repeats=repeats, warmup=warmup, cpu=cpu, load_average=load, measured_at=stamp,
+                       first_row=key)
+            entry['latency'] = dict(timed[signature], **how)
+            if signature in failed:
+                entry['export_failed'] = failed[signature]
+            else:
+                entry['exported_latency'] = dict(timed[f'{signature}/openvino'], runtime='openvino fp32', **how)
         self.cache.save()
 
     def measure_full_image(self, data_root: Path) -> None:
@@ -532,9 +595,11 @@ class _Study:
                                  per_seed=per_seed, summary=summary,
                                  ap50_to_goal=summary['AP50']['mean'] - GOAL_AP50 if 'AP50' in summary else None,
                                  complexity=self.complexity(row), latency=network.get('latency'),
+                                 exported_latency=network.get('exported_latency'),
                                  full_image_AP50=_mean_std(full) if full else None, network=signature,
                                  note='; '.join(filter(None, (self.notes.get(row.row.key),
-                                                              self.broken.get(row.row.key))))))
+                                                              self.broken.get(row.row.key),
+                                                              _export_note(network))))))
             result = dict(goal_ap50=GOAL_AP50, seeds=self.seeds, shape=list(self.shape), rows=rows,
                           written=datetime.now().isoformat(timespec='seconds'), failures=list(self.failures))
             result['markdown'] = format_study(result)

@@ -33,6 +33,10 @@ TREE_IMAGES = (
     'SOAP_061',                                # 400 x 400, 37 trees (labelled Alive/Dead)
 )
 CATEGORIES = [dict(id=1, name='tree')]
+# The main job on this data (`make demo`, whose Makefile names the same config and folder; a test checks): the tools
+# that default to "the tree detector" read these, relative to the repository.
+MAIN_JOB_CONFIG = 'configs/trees/rtmdet-pafpn64_shufflenetv1-g3-1.0x_trees.py'
+MAIN_JOB_WORK_DIR = 'work_dirs/trees_demo'
 Window = Tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
 

@@ -8,6 +8,7 @@ from mmdet.structures import DetDataSample
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -49,6 +50,7 @@ def build_backbone(type: str, checkpoint: Optional[str] = None, pretrained: Opti
 def build_without_pretrained(cfg: Config) -> nn.Module:
     """The config's model with random weights; two-stage detectors sample fewer RoIs (the RoI head's 12544 x 1024
     FC on 2 x 512 RoIs would take most of a test's time)."""
+    init_default_scope(cfg.get('default_scope', 'mmdet'))  # nested parts (data preprocessor) resolve in its scope
     cfg.model.backbone.init_cfg = None
     if 'roi_head' in cfg.model:
         cfg.model.train_cfg.rpn_proposal.max_per_img = cfg.model.test_cfg.rpn.max_per_img = 100

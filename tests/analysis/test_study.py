@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from ghostdet.analysis import study
 from ghostdet.analysis.detector import build_detector, load_config
 from ghostdet.analysis.study import (GOAL_AP50, METRICS, MIN_SEEDS, ROWS, TEACHER_CONFIG, run_study, select_rows,
                                      study_order)
-from ghostdet.datasets import generate_synthetic_coco
+from ghostdet.datasets import MAIN_JOB_CONFIG, MAIN_JOB_WORK_DIR, generate_synthetic_coco
 
 REPO = Path(__file__).resolve().parents[2]
 ROW = {row.key: row for row in ROWS}
@@ -93,7 +94,7 @@ def test_every_study_config_trains_a_step(row, one_class_coco, random_teacher, t
 
 def test_rows_are_the_issue_s_in_its_order_and_cover_every_study_config():
     assert [row.name for row in ROWS] == [
-        'GhostNet 1.0x (main job)', 'GhostNetV2 1.0x', 'GhostNetV3 1.0x', 'ShuffleNetV1 g3 1.0x', 'ShuffleNetV2 1.0x',
+        'GhostNet 1.0x', 'GhostNetV2 1.0x', 'GhostNetV3 1.0x', 'ShuffleNetV1 g3 1.0x (main job)', 'ShuffleNetV2 1.0x',
         'ShuffleNetV2 1.5x', 'MobileNetV2 1.0x', 'MobileNetV3-large', 'MobileNetV3-small', 'EfficientNet-B0',
         'GhostNetV3 without branches', 'GhostNetV3 + MixUp', 'GhostNetV3 distilled',
         'GhostNetV3 without branches distilled', 'GhostNet 1.0x distilled']
@@ -101,7 +102,13 @@ def test_rows_are_the_issue_s_in_its_order_and_cover_every_study_config():
     configs = {row.config for row in ROWS}
     expected = {str(p.relative_to(REPO)) for p in (REPO / 'configs/trees/backbones').glob('*.py')}
     expected |= {str(p.relative_to(REPO)) for p in (REPO / 'configs/distill').glob('*_trees.py')}
-    assert configs == expected | {'configs/trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py'}
+    assert configs == expected | {'configs/trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py', MAIN_JOB_CONFIG}
+
+
+def test_main_job_is_the_makefile_s_demo():
+    makefile = dict(re.findall(r'^(CONFIG|WORK_DIR)\s*:=\s*(\S+)', (REPO / 'Makefile').read_text(), re.M))
+    assert makefile == dict(CONFIG=MAIN_JOB_CONFIG, WORK_DIR=MAIN_JOB_WORK_DIR)
+    assert (REPO / MAIN_JOB_CONFIG).is_file()
 
 
 # fabricated runs --------------------------------------------------------------------------------------------------
@@ -216,6 +223,8 @@ def test_table_and_plot_of_fabricated_runs(tmp_path):
         assert rows[key]['complexity']['params'] == params
         assert f'| {params / 1e6:.2f} |' in lines[key]
         assert rows[key]['latency']['median_ms'] > 0 and f'{rows[key]["latency"]["median_ms"]:.1f}' in lines[key]
+        exported = rows[key]['exported_latency']['median_ms']
+        assert exported > 0 and f'{exported:.1f} ({exported / rows[key]["latency"]["median_ms"]:.2f}x)' in lines[key]
     # GhostNetV3 fused and GhostNetV3 built without branches are one network: one measurement, shared
     assert rows['ghostnetv3']['network'] == rows['ghostnetv3-norep']['network'] != rows['ghostnet']['network']
     assert rows['ghostnetv3']['latency'] == rows['ghostnetv3-norep']['latency']
@@ -233,18 +242,45 @@ def test_table_and_plot_of_fabricated_runs(tmp_path):
 def test_latency_is_cached_until_remeasure(tmp_path, monkeypatch):
     calls = []
     measure = study.interleaved_latency
-    monkeypatch.setattr(study, 'interleaved_latency', lambda models, *a: calls.append(sorted(models))
-                        or measure(models, *a))
+    monkeypatch.setattr(study, 'interleaved_latency', lambda timed, *a: calls.append(sorted(timed))
+                        or measure(timed, *a))
     arguments = dict(rows=['ghostnet', 'mobilenetv3-small'], seeds=1, root=str(tmp_path), threads=1,
                      summarise_only=True, repeats=2, warmup=1, shape=SHAPE)
     first = run_study(**arguments)
-    assert len(calls) == 1 and len(calls[0]) == 2  # both networks in one interleaved measurement
+    assert len(calls) == 1 and len(calls[0]) == 4  # both networks, eager and exported, in one interleaved rotation
+    assert all(r['exported_latency']['runtime'] == 'openvino fp32' for r in first['rows'])
     second = run_study(**arguments)
     assert len(calls) == 1 and [r['latency'] for r in second['rows']] == [r['latency'] for r in first['rows']]
     run_study(**arguments, remeasure=True)
     assert len(calls) == 2
     run_study(**dict(arguments, rows=['ghostnet']), latency=False)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize('key', ['ghostnetv3', 'efficientnet-b0'])
+def test_exported_latency_times_the_same_network(key, tmp_path):
+    # GhostNetV3 (fused branches) and EfficientNet (mmpretrain's adaptive-padding convs) as the export runs them
+    model = build_detector(load_config(str(REPO / ROW[key].config)), deploy=True)
+    with torch.no_grad():
+        eager = [level for per_level in study.forward_call(model, SHAPE)() for level in per_level]
+    exported = study.exported_call(model, SHAPE, threads=1, work_dir=str(tmp_path))()
+    assert len(exported) == len(eager)
+    for ours, reference in zip(exported, eager):
+        scale = reference.abs().max().item() + 1e-6
+        assert np.abs(ours - reference.numpy()).max() / scale < 1e-4
+
+
+def test_a_network_that_does_not_export_keeps_its_pytorch_latency(tmp_path, monkeypatch):
+    def fail(*args):
+        raise RuntimeError('no tracing today')
+
+    monkeypatch.setattr(study, 'exported_call', fail)
+    result = run_study(['mobilenetv3-small'], 1, str(tmp_path), threads=1, summarise_only=True, repeats=1, warmup=0,
+                       shape=SHAPE)
+    row, = result['rows']
+    assert row['latency']['median_ms'] > 0 and row['exported_latency'] is None
+    assert 'no OpenVINO ms: the export failed (RuntimeError: no tracing today)' in row['note']
+    assert 'no OpenVINO ms' in result['markdown']
 
 
 def test_full_image_metrics_are_cached_per_checkpoint(tmp_path, monkeypatch):

@@ -1,8 +1,8 @@
 """Exported detectors equal PyTorch: mmdet's own forward and ``predict`` on the same input are the reference.
 
 Every exported head family (RTMDet, YOLOv3, SSDLite, RetinaNet, GFL) on GhostNet, RTMDet-lite on every other
-backbone, and the tree detector; tiny inputs, random weights with non-trivial BatchNorms and head outputs spread
-over the whole score range (so the top-k, thresholds and NMS all act).
+backbone, and both tree detectors (GhostNet; ShuffleNetV1 g3, the main job); tiny inputs, random weights with
+non-trivial BatchNorms and head outputs spread over the whole score range (so the top-k, thresholds and NMS all act).
 """
 import json
 from pathlib import Path
@@ -26,7 +26,7 @@ from ghostdet.testing import build_without_pretrained, randomise_batch_norms
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
 RUNTIME_NAMES = ('onnxruntime', 'openvino')
-# (config, input H, W): one per head family on GhostNet, one head (RTMDet-lite) per other backbone, the tree job.
+# (config, input H, W): one per head family on GhostNet, one head (RTMDet-lite) per other backbone, the tree detectors.
 CASES = [
     ('ghostnet/rtmdet-lite_ghostnet-1.0x_8xb32-320-300e_coco.py', (64, 96)),
     ('ghostnet/yolov3_ghostnet-1.0x_8xb24-320-300e_coco.py', (64, 64)),
@@ -40,6 +40,7 @@ CASES = [
     ('shufflenetv1/rtmdet-lite_shufflenetv1-g3-1.0x_8xb32-320-300e_coco.py', (64, 64)),
     ('shufflenetv2/rtmdet-lite_shufflenetv2-1.0x_8xb32-320-300e_coco.py', (64, 64)),
     ('trees/rtmdet-pafpn64_ghostnet-1.0x_trees.py', (64, 64)),
+    ('trees/rtmdet-pafpn64_shufflenetv1-g3-1.0x_trees.py', (64, 64)),  # make demo's detector
 ]
 
 

@@ -17,7 +17,7 @@ import torch
 from ghostdet.engine.safe_load import load_from_local_safe
 
 REPO = Path(__file__).resolve().parents[2]
-BASE_LR, BATCH, BASE_BATCH, PROCS = 0.004, 2, 2, 2  # BASE_LR: the demo config's
+BASE_LR, BATCH, BASE_BATCH, PROCS = 0.004, 2, 2, 2  # BASE_LR: the tree configs'
 
 
 def free_port() -> int:

@@ -5,9 +5,9 @@ merge, interleaved in one process, and check that both find the same detections.
         [--merge nms] [--match-metric iou] [--match-thr 0.5] [--score-thr 0.3] [--full-image-pass]
         [--batch-size 8] [--repeats 3] [--threads 2]
 
-Defaults: the tree main job (its config and ``work_dirs/trees_demo/last_checkpoint``) on the largest NEON image in
-the deepforest package (2299 x 2472 px). SAHI runs the model through its mmdet wrapper (``MmdetDetectionModel``:
-mmdet's ``DetInferencer``, one slice per forward, its default). ghostdet runs the same checkpoint as it is
+Defaults: the tree main job (``make demo``: its config and ``work_dirs/trees_demo/last_checkpoint``) on the largest
+NEON image in the deepforest package (2299 x 2472 px). SAHI runs the model through its mmdet wrapper
+(``MmdetDetectionModel``: mmdet's ``DetInferencer``, one slice per forward, its default). ghostdet runs the same checkpoint as it is
 (``deploy=False``; its detections must equal SAHI's, asserted) and in its inference form (the CLI's default;
 BatchNorm folded: the same function in another float order, so it reports how many detections have a twin in
 SAHI's), slices in batches. Both get the image already decoded. Reported: median
@@ -22,18 +22,16 @@ import cv2
 import numpy as np
 import torch
 
-from ghostdet.datasets.trees import deepforest_data_dir
+from ghostdet.datasets.trees import MAIN_JOB_CONFIG, MAIN_JOB_WORK_DIR, deepforest_data_dir
 from ghostdet.inference import PytorchDetector, SlicedPredictor, SliceOptions
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = REPO / 'configs' / 'trees' / 'rtmdet-pafpn64_ghostnet-1.0x_trees.py'
-DEFAULT_WORK_DIR = REPO / 'work_dirs' / 'trees_demo'
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config', nargs='?', default=str(DEFAULT_CONFIG))
-    parser.add_argument('checkpoint', nargs='?', help='default: work_dirs/trees_demo/last_checkpoint')
+    parser.add_argument('config', nargs='?', default=str(REPO / MAIN_JOB_CONFIG), help=f'default: {MAIN_JOB_CONFIG}')
+    parser.add_argument('checkpoint', nargs='?', help=f'default: {MAIN_JOB_WORK_DIR}/last_checkpoint (make demo)')
     parser.add_argument('--image', help='default: deepforest 2019_YELL_2_528000_4978000_image_crop2.png')
     parser.add_argument('--slice', type=int, default=256)
     parser.add_argument('--overlap', type=float, default=0.2)
@@ -116,7 +114,7 @@ def agreement(name, rows, reference):
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
-    checkpoint = args.checkpoint or (DEFAULT_WORK_DIR / 'last_checkpoint').read_text().strip()
+    checkpoint = args.checkpoint or (REPO / MAIN_JOB_WORK_DIR / 'last_checkpoint').read_text().strip()
     image_path = args.image or str(deepforest_data_dir() / '2019_YELL_2_528000_4978000_image_crop2.png')
     image = cv2.imread(image_path)
     image_rgb = np.ascontiguousarray(image[..., ::-1])  # SAHI's numpy convention

@@ -1,5 +1,6 @@
-"""Backbone study on the tree data (issue 17): the main job's detector with every backbone / GhostNetV3 recipe,
-trained and tested for N seeds (resumable), with params, GFLOPs and CPU latency of the inference form.
+"""Backbone study on the tree data (issue 17): the tree detector with every backbone / GhostNetV3 recipe,
+trained and tested for N seeds (resumable), with params, GFLOPs and CPU latency of the inference form (eager and
+exported).
 
     python tools/experiments/backbone_study.py [--rows KEY ...] [--seeds 3] [--root work_dirs/study]
         [--threads 2] [--jobs 1] [--summarise-only] [--no-latency] [--remeasure] [--repeats 20] [--full-image]

@@ -23,6 +23,7 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from ghostdet.analysis.study import COCO_AREAS, coco_area_summary
+from ghostdet.datasets.trees import MAIN_JOB_CONFIG, MAIN_JOB_WORK_DIR
 from ghostdet.inference import PytorchDetector, SlicedPredictor, SliceOptions, draw_detections, read_image
 from ghostdet.testing.coco import pycocotools_eval
 
@@ -51,8 +52,8 @@ SETTINGS = [
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default=str(REPO / 'configs' / 'trees' / 'rtmdet-pafpn64_ghostnet-1.0x_trees.py'))
-    parser.add_argument('--checkpoint', help='default: work_dirs/trees_demo/last_checkpoint')
+    parser.add_argument('--config', default=str(REPO / MAIN_JOB_CONFIG), help=f'default: {MAIN_JOB_CONFIG}')
+    parser.add_argument('--checkpoint', help=f'default: {MAIN_JOB_WORK_DIR}/last_checkpoint (make demo)')
     parser.add_argument('--data-root', default='data/trees')
     parser.add_argument('--out-dir', default='work_dirs/full_image_trees')
     parser.add_argument('--test-scale', type=int, default=640, help='fixed test scale of the resized setting')
@@ -70,7 +71,7 @@ def resized_pipeline(scale: int) -> list:
 
 def main():
     args = parse_args()
-    checkpoint = args.checkpoint or (REPO / 'work_dirs' / 'trees_demo' / 'last_checkpoint').read_text().strip()
+    checkpoint = args.checkpoint or (REPO / MAIN_JOB_WORK_DIR / 'last_checkpoint').read_text().strip()
     root, out = Path(args.data_root), Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     gt = json.loads((root / 'annotations' / 'val_full.json').read_text())

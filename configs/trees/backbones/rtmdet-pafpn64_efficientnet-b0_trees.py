@@ -1,5 +1,5 @@
-# Backbone study (tools/experiments/backbone_study.py): the main job with mmpretrain's EfficientNet-B0 (the last
-# stage of strides 8 and 16 and the 1280-channel conv) as backbone; all else equal.
+# Backbone study (tools/experiments/backbone_study.py): the GhostNet tree detector with mmpretrain's EfficientNet-B0
+# (the last stage of strides 8 and 16 and the 1280-channel conv) as backbone; all else equal.
 _base_ = '../rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 custom_imports = dict(imports=['ghostdet', 'mmpretrain.models'], allow_failed_imports=False)
 model = dict(

@@ -1,5 +1,5 @@
-# Backbone study (tools/experiments/backbone_study.py): the main job with GhostNetV2 1.0x (DFC attention) as
-# backbone; all else equal.
+# Backbone study (tools/experiments/backbone_study.py): the GhostNet tree detector with GhostNetV2 1.0x (DFC attention)
+# as backbone; all else equal.
 _base_ = '../rtmdet-pafpn64_ghostnet-1.0x_trees.py'
 model = dict(
     backbone=dict(_delete_=True, type='GhostNetV2', widen_factor=1.0, out_indices=(4, 6, 9)),

@@ -1,6 +1,0 @@
-# Backbone study (tools/experiments/backbone_study.py): the main job with ShuffleNetV1 g3 1.0x as backbone; all else
-# equal.
-_base_ = '../rtmdet-pafpn64_ghostnet-1.0x_trees.py'
-model = dict(
-    backbone=dict(_delete_=True, type='ShuffleNetV1', groups=3, widen_factor=1.0, out_indices=(1, 2, 3)),
-    neck=dict(in_channels=[240, 480, 960]))
