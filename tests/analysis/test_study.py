@@ -57,8 +57,8 @@ def shrink(cfg: Config, data_root: Path, work_dir: Path) -> Config:
         for step in dataset.get('pipeline', []):
             if 'crop_size' in step:
                 step.crop_size = (64, 64)
-            if step.type == 'MixUp':
-                step.img_scale = (64, 64)
+            if step.type == 'CropMixUp':  # the one step mixes
+                step.prob = 1.0
         if dataset.type == 'MultiImageMixDataset':  # the MixUp row wraps the dataset
             return point_at_data(dataset.dataset)
         dataset.update(data_root=f'{data_root}/', ann_file='annotations/train.json', data_prefix=dict(img='train/'),
