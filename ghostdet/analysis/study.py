@@ -42,11 +42,11 @@ from ..datasets.trees import MAIN_JOB_CONFIG
 from ..engine.seeds import SeedRun, final_checkpoint_name, finished_test, run_seeds, summarise
 from ..fileio import write_bytes_atomically, write_text_atomically
 from .detector import build_detector, dummy_batch, load_config
-from .latency import describe_cpu, latency_summary
+from .latency import describe_cpu, forward_call, interleaved_latency
 
 __all__ = ['ROWS', 'StudyRow', 'select_rows', 'study_order', 'finished_metrics', 'seconds_since_log',
-           'network_signature', 'forward_call', 'exported_call', 'interleaved_latency', 'coco_area_summary',
-           'full_image_metrics', 'format_study', 'plot_study', 'run_study']
+           'network_signature', 'exported_call', 'coco_area_summary', 'full_image_metrics', 'format_study',
+           'plot_study', 'run_study']
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -227,12 +227,6 @@ def network_signature(model: nn.Module) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def forward_call(model: nn.Module, shape: Sequence[int]) -> Callable[[], object]:
-    """The model's ``'tensor'`` forward (the network alone) of one generated image of ``shape``."""
-    data = dummy_batch(model, shape)
-    return partial(model, data['inputs'], data['data_samples'], mode='tensor')
-
-
 def exported_call(model: nn.Module, shape: Sequence[int], threads: int, work_dir: str) -> Callable[[], object]:
     """The same network as deployed: exported as ``tools/deployment/export.py`` exports it, without box decoding and
     NMS (:class:`~ghostdet.deploy.end2end.End2EndDetector` ``outputs='maps'``), run by OpenVINO fp32 on the same
@@ -244,28 +238,6 @@ def exported_call(model: nn.Module, shape: Sequence[int], threads: int, work_dir
     export_onnx(End2EndDetector(model, tuple(shape), outputs='maps'), path, shape, output_names=())
     session = OpenVINOSession(path, 'fp32', threads=threads)  # the compiled model no longer reads the file
     return partial(session, dummy_batch(model, shape)['inputs'].numpy())
-
-
-@torch.inference_mode()
-def interleaved_latency(calls: Dict[str, Callable[[], object]], repeats: int = 20,
-                        warmup: int = 3) -> Dict[str, Dict[str, float]]:
-    """:func:`~ghostdet.analysis.latency_summary` (median / p90 ms) of each call, every call timed once per round
-    so that load on the machine affects all alike.
-
-    Args:
-        calls (dict): Name -> function of no arguments (:func:`forward_call`, :func:`exported_call`).
-        repeats (int): Timed rounds. warmup (int): Untimed rounds first.
-    """
-    names = list(calls)
-    times = {name: [] for name in names}
-    for step in range(warmup + repeats):
-        shift = step % len(names)  # rotate: no call always runs right after the same one
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            calls[name]()
-            if step >= warmup:
-                times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: latency_summary(t) for name, t in times.items()}
 
 
 def coco_area_summary(coco_eval) -> Dict[str, float]:

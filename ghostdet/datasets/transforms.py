@@ -5,6 +5,12 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 
 
+def _checked_prob(prob: float) -> float:
+    if not 0 <= prob <= 1:
+        raise ValueError(f'prob must be in [0, 1], got {prob}')
+    return prob
+
+
 @TRANSFORMS.register_module()
 class RandomRotate90(BaseTransform):
     """Rotate the image and its boxes by a random multiple of 90 degrees (exact: boxes stay tight).
@@ -17,9 +23,7 @@ class RandomRotate90(BaseTransform):
     """
 
     def __init__(self, prob: float = 0.75):
-        if not 0 <= prob <= 1:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
-        self.prob = prob
+        self.prob = _checked_prob(prob)
 
     def transform(self, results: dict) -> dict:
         if 'gt_masks' in results:
@@ -63,9 +67,7 @@ class CropMixUp(BaseTransform):
     """
 
     def __init__(self, prob: float = 0.5, pad_val: float = 114.0):
-        if not 0 <= prob <= 1:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
-        self.prob, self.pad_val = prob, pad_val
+        self.prob, self.pad_val = _checked_prob(prob), pad_val
 
     def get_indexes(self, dataset) -> int:
         return int(np.random.randint(len(dataset)))
